@@ -8,19 +8,12 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from .moe import MoEAttention, attention_mask
 
 # %% auto #0
-__all__ = ['attn_mask', 'CausalSelfAttention', 'FeedForward', 'SASRecBlock', 'SASRec']
+__all__ = ['CausalSelfAttention', 'FeedForward', 'SASRecBlock', 'SASRec', 'FacetHeadLayer', 'FAME', 'fame_from_sasrec']
 
 # %% ../nbs/04_fame.ipynb #fdfed212
-def attn_mask(pad: torch.Tensor) -> torch.Tensor:
-    "Boolean mask [B, 1, L, L], True = may attend: causal, no padded keys, and always the diagonal."
-    L = pad.shape[1]
-    causal = torch.ones(L, L, dtype=torch.bool, device=pad.device).tril()
-    eye = torch.eye(L, dtype=torch.bool, device=pad.device)
-    return ((causal & ~pad[:, None, :]) | eye)[:, None]
-
-# %% ../nbs/04_fame.ipynb #825a6239
 class CausalSelfAttention(nn.Module):
     "Multi-head attention with separate query/key/value/output projections (so FAME can reuse K and V)."
     def __init__(self, dim, heads, dropout=0.0):
@@ -37,7 +30,7 @@ class CausalSelfAttention(nn.Module):
         o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
         return self.out_proj(o.transpose(1, 2).flatten(2))
 
-# %% ../nbs/04_fame.ipynb #04c2764d
+# %% ../nbs/04_fame.ipynb #62222d1d
 class FeedForward(nn.Module):
     "SASRec's point-wise feed-forward network with residual: x + Dropout(W2 Dropout(ReLU(W1 x)))."
     def __init__(self, dim, dropout=0.0):
@@ -56,7 +49,7 @@ class SASRecBlock(nn.Module):
         x = q + self.attn(q, x, mask)
         return self.ffn(self.ffn_norm(x)) * keep
 
-# %% ../nbs/04_fame.ipynb #ce4d442b
+# %% ../nbs/04_fame.ipynb #04c2764d
 class SASRec(nn.Module):
     "SASRec: item + learned position embeddings, causal Transformer blocks, dot-product scores vs all items."
     def __init__(self, n_items, dim=64, heads=2, layers=2, max_len=50, dropout=0.2):
@@ -86,7 +79,7 @@ class SASRec(nn.Module):
     def encode(self, seqs, upto=None):
         "Run the embedding and the first `upto` blocks (all by default); returns (x, mask, keep, pad)."
         x, pad = self.embed(seqs)
-        mask, keep = attn_mask(pad), (~pad)[..., None]
+        mask, keep = attention_mask(pad), (~pad)[..., None]
         for b in self.blocks[:upto]: x = b(x, mask, keep)
         return x, mask, keep, pad
 
@@ -108,3 +101,86 @@ class SASRec(nn.Module):
     def predict(self, seqs):
         "Next-item scores for each sequence's last position: [B, n_items+1]."
         return self.score(self(seqs)[:, -1])
+
+# %% ../nbs/04_fame.ipynb #5a02b4e4
+class FacetHeadLayer(nn.Module):
+    "FAME's last layer: MoE attention (Eq. 12-17), shared per-head FFN' (Eq. 7), item sub-embeddings (Eq. 9) and gate (Eq. 10)."
+    def __init__(self, dim, heads, experts=1, dropout=0.0):
+        super().__init__()
+        if dim % heads: raise ValueError(f"heads ({heads}) must divide dim ({dim})")
+        self.heads, self.experts, self.d = heads, experts, dim // heads
+        self.attn_norm = nn.LayerNorm(dim, eps=1e-8)
+        self.attn = MoEAttention(dim, heads, experts, dropout)
+        self.head_out = nn.Parameter(torch.eye(self.d).repeat(heads, 1, 1))     # per-head output map [H, d', d']
+        self.head_out_bias = nn.Parameter(torch.zeros(heads, self.d))
+        self.ffn_norm = nn.LayerNorm(self.d, eps=1e-8)                           # shared across heads
+        self.ffn = FeedForward(self.d, dropout)                                  # FFN', shared across heads (Eq. 7)
+        self.out_norm = nn.LayerNorm(self.d, eps=1e-8)
+        self.item_proj = nn.Linear(dim, dim, bias=False)                         # [W_f^(1) | ... | W_f^(H)] (Eq. 9)
+        self.gate = nn.Linear(dim, heads)                                        # W_g, b_g (Eq. 10)
+
+    def forward(self, x, pad, keep):
+        "Per-head representations F [B, L, H, d'], gate weights [B, L, H] and router weights [B, L, H, N]."
+        q = self.attn_norm(x)
+        a, beta = self.attn(q, x, pad, return_weights=True)
+        f = q.unflatten(-1, (self.heads, self.d)) + torch.einsum('blhd,hde->blhe', a, self.head_out) + self.head_out_bias
+        F_ = self.out_norm(self.ffn(self.ffn_norm(f))) * keep[..., None]
+        g = torch.softmax(self.gate(F_.flatten(2)), -1)
+        return F_, g, beta
+
+# %% ../nbs/04_fame.ipynb #30175b8e
+class FAME(SASRec):
+    "FAME: SASRec whose last block is a `FacetHeadLayer`; scores = gate-folded heads x item sub-embeddings (one GEMM)."
+    def __init__(self, n_items, dim=64, heads=2, layers=2, max_len=50, dropout=0.2, experts=4):
+        super().__init__(n_items, dim, heads, layers - 1, max_len, dropout)
+        self.experts, self.n_layers = experts, layers
+        self.facet = FacetHeadLayer(dim, heads, experts, dropout)
+        self.facet.apply(self._init)
+        with torch.no_grad(): self.facet.head_out.copy_(torch.eye(self.facet.d).repeat(heads, 1, 1))
+        del self.last_norm
+
+    def heads_and_gate(self, seqs):
+        "Per-head representations F [B, L, H, d'], gate [B, L, H] and router weights [B, L, H, N]."
+        x, mask, keep, pad = self.encode(seqs)
+        return self.facet(x, pad, keep)
+
+    def forward(self, seqs):
+        "Gate-folded sequence representation [B, L, dim]: [g_1 F_1 | ... | g_H F_H]."
+        F_, g, _ = self.heads_and_gate(seqs)
+        return (g[..., None] * F_).flatten(2)
+
+    def item_table(self):
+        "Concatenated item sub-embeddings X W_f [n_items+1, dim] (Eq. 9 for all heads at once)."
+        return self.facet.item_proj(self.item_emb.weight)
+
+    @torch.no_grad()
+    def explain(self, seqs):
+        "For analysis: each head's scores [B, H, n_items+1], gate [B, H] and router weights [B, H, N] at the last position."
+        F_, g, beta = self.heads_and_gate(seqs)
+        T = self.item_table().unflatten(-1, (self.heads, self.facet.d))      # [n+1, H, d']
+        per_head = torch.einsum('bhd,nhd->bhn', F_[:, -1], T)
+        per_head[..., 0] = float('-inf')
+        return {'head_scores': per_head, 'gate': g[:, -1], 'router': beta[:, -1], 'scores': self.predict(seqs)}
+
+# %% ../nbs/04_fame.ipynb #32c2515e
+def fame_from_sasrec(sas: SASRec, experts=4, expert_init='copy_noise', item_proj_init='identity', dropout=None, seed=0) -> FAME:
+    "Build FAME from a trained SASRec (§4.4.2): keep everything but the last block; keep its K, V (and query LN)."
+    H, dim = sas.heads, sas.dim
+    drop = sas.emb_drop.p if dropout is None else dropout
+    torch.manual_seed(seed)
+    fame = FAME(sas.n_items, dim, H, len(sas.blocks), sas.max_len, drop, experts).to(sas.item_emb.weight.device)
+    sd = {k: v for k, v in sas.state_dict().items() if not k.startswith(f'blocks.{len(sas.blocks) - 1}.') and not k.startswith('last_norm')}
+    missing, unexpected = fame.load_state_dict(sd, strict=False)
+    assert not unexpected and all(k.startswith('facet.') for k in missing), (missing, unexpected)
+    last = sas.blocks[-1]
+    f = fame.facet
+    f.attn = MoEAttention.from_attention(last.attn.q_proj, last.attn.k_proj, last.attn.v_proj, H, experts, init=expert_init,
+                                         dropout=drop, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        f.attn_norm.load_state_dict(last.attn_norm.state_dict())
+        W, b, d = last.attn.out_proj.weight, last.attn.out_proj.bias, f.d      # out = a @ W.T + b
+        f.head_out.copy_(torch.stack([W[h * d:(h + 1) * d, h * d:(h + 1) * d].T for h in range(H)]))   # H small blocks, init only
+        f.head_out_bias.copy_(b.view(H, d))
+        if item_proj_init == 'identity': f.item_proj.weight.copy_(torch.eye(dim))
+        elif item_proj_init != 'random': raise ValueError(f"item_proj_init must be 'identity' or 'random', got {item_proj_init!r}")
+    return fame

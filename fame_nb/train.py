@@ -14,13 +14,14 @@ import torch.nn.functional as F
 from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
 from .data import SeqData, load_dataset, train_seqs
-from .model import SASRec
+from .model import SASRec, FAME, fame_from_sasrec
 from .metrics import evaluate
 
 # %% auto #0
 __all__ = ['MODELS', 'ConfigError', 'TrainConfig', 'make_windows', 'ce_loss', 'set_seed', 'get_device', 'atomic_write',
-           'write_json', 'save_weights', 'load_weights', 'fit', 'write_csv', 'register_model', 'build_sasrec',
-           'build_model', 'new_run_dir', 'fit_stages', 'train_run']
+           'write_json', 'save_weights', 'load_weights', 'fit', 'write_csv', 'ModelSpec', 'register_model',
+           'build_model', 'sasrec_of', 'train_plain', 'new_run_dir', 'train_run', 'load_pretrained_sasrec', 'fame_of',
+           'train_fame']
 
 # %% ../nbs/05_train.ipynb #22acb4bb
 class ConfigError(ValueError):
@@ -40,6 +41,11 @@ class TrainConfig:
     dim: int = 64                 # embedding size d
     heads: int = 2                # attention heads H (must divide dim)
     layers: int = 2               # Transformer blocks
+    experts: int = 4              # FAME: query experts per head N (1 = FAME w/o MoE)
+    expert_init: str = 'copy_noise'  # FAME: experts start as the pretrained query + noise ('copy_noise'), exactly ('copy'), or 'random'
+    item_proj_init: str = 'identity' # FAME: sub-embedding maps W_f start at the identity or 'random'
+    pretrained: str = None        # FAME: reuse this SASRec (run folder or .safetensors) instead of pretraining one
+    finetune_lr: float = None     # FAME: learning rate of the fine-tuning stage (default: --lr)
     dropout: float = 0.2          # dropout rate
     lr: float = 1e-3              # Adam learning rate
     weight_decay: float = 0.0     # Adam weight decay
@@ -61,6 +67,14 @@ class TrainConfig:
         if self.dim % self.heads: raise ConfigError(f"--heads ({self.heads}) must divide --dim ({self.dim})")
         if not 0 <= self.dropout < 1: raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
         if not self.lr > 0: raise ConfigError(f"--lr must be > 0, got {self.lr}")
+        if self.finetune_lr is not None and not self.finetune_lr > 0: raise ConfigError(f"--finetune-lr must be > 0, got {self.finetune_lr}")
+        if self.experts < 1: raise ConfigError(f"--experts must be >= 1, got {self.experts}")
+        if self.expert_init not in ('copy_noise', 'copy', 'random'):
+            raise ConfigError(f"--expert-init must be copy_noise, copy or random, got {self.expert_init!r}")
+        if self.item_proj_init not in ('identity', 'random'):
+            raise ConfigError(f"--item-proj-init must be identity or random, got {self.item_proj_init!r}")
+        if self.pretrained is not None and not Path(self.pretrained).expanduser().exists():
+            raise ConfigError(f"--pretrained {self.pretrained}: no such run folder or .safetensors file")
         return self
 
 # %% ../nbs/05_train.ipynb #91fa885e
@@ -131,14 +145,16 @@ def load_weights(model, path, strict=True):
     return model
 
 # %% ../nbs/05_train.ipynb #213dbed7
-def fit(model, data: SeqData, cfg: TrainConfig, run_dir=None, progress=True, desc='train'):
+def fit(model, data: SeqData, cfg: TrainConfig, run_dir=None, progress=True, stage='train', lr=None,
+        ckpt='model.safetensors', history: pd.DataFrame = None):
     "Train `model` on the training windows of `data`; early stopping on valid NDCG@10; best weights restored."
     dev = get_device(cfg.device); model.to(dev)
     X, Y = make_windows(train_seqs(data), cfg.max_len, cfg.stride)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.999), weight_decay=cfg.weight_decay)
+    opt = torch.optim.Adam(model.parameters(), lr=lr or cfg.lr, betas=(0.9, 0.999), weight_decay=cfg.weight_decay)
     g = torch.Generator().manual_seed(cfg.seed)
     best, best_state, bad, hist = -1.0, None, 0, []
-    bar = tqdm(range(1, cfg.epochs + 1), desc=desc, disable=not progress, leave=False)
+    prev = history if history is not None else pd.DataFrame()
+    bar = tqdm(range(1, cfg.epochs + 1), desc=stage, disable=not progress, leave=False)
     for ep in bar:
         t0, model = time.perf_counter(), model.train()
         perm, tot, n = torch.randperm(len(X), generator=g), 0.0, 0
@@ -150,41 +166,52 @@ def fit(model, data: SeqData, cfg: TrainConfig, run_dir=None, progress=True, des
             k = int((y > 0).sum()); tot += loss.item() * k; n += k
         t_train = time.perf_counter() - t0
         val = evaluate(model, data, 'valid', exclude_history=not cfg.keep_history, batch_size=cfg.eval_batch_size, max_len=cfg.max_len, device=dev)
-        hist.append({'epoch': ep, 'loss': tot / max(n, 1), 'train_seconds': t_train, 'targets_per_second': n / t_train,
-                     **{f'valid_{k}': v for k, v in val.items()}})
+        hist.append({'stage': stage, 'epoch': ep, 'loss': tot / max(n, 1), 'train_seconds': t_train,
+                     'targets_per_second': n / t_train, **{f'valid_{k}': v for k, v in val.items()}})
         if val['NDCG@10'] > best:
             best, bad = val['NDCG@10'], 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            if run_dir is not None: save_weights(model, Path(run_dir) / 'model.safetensors')
+            if run_dir is not None: save_weights(model, Path(run_dir) / ckpt)
         else: bad += 1
-        if run_dir is not None: write_csv(Path(run_dir) / 'history.csv', pd.DataFrame(hist))
+        if run_dir is not None: write_csv(Path(run_dir) / 'history.csv', pd.concat([prev, pd.DataFrame(hist)], ignore_index=True))
         bar.set_postfix(loss=f"{hist[-1]['loss']:.3f}", ndcg10=f"{val['NDCG@10']:.4f}", best=f'{best:.4f}')
         if bad >= cfg.patience: break
     if best_state is not None: model.load_state_dict(best_state)
-    return model, pd.DataFrame(hist)
+    return model, pd.concat([prev, pd.DataFrame(hist)], ignore_index=True)
 
 def write_csv(path, df: pd.DataFrame):
     "Write a DataFrame as CSV, atomically."
     atomic_write(path, lambda t: df.to_csv(t, index=False))
 
 # %% ../nbs/05_train.ipynb #d66bd29e
+@dataclass
+class ModelSpec:
+    "A model variant: `build(cfg, data)` makes its architecture, `train(cfg, data, run_dir, progress)` runs its pipeline."
+    build: callable
+    train: callable = None
+    help: str = ''
+
 MODELS = {}
 
-def register_model(name):
-    "Decorator: register `builder(cfg, data) -> (model, stages)` under `name`."
-    def deco(f): MODELS[name] = f; return f
-    return deco
-
-@register_model('sasrec')
-def build_sasrec(cfg: TrainConfig, data: SeqData):
-    "Plain SASRec, trained in one stage."
-    return SASRec(data.n_items, cfg.dim, cfg.heads, cfg.layers, cfg.max_len, cfg.dropout)
+def register_model(name, build, train=None, help=''):
+    "Register a model variant for `build_model`, `train_run` and the `--model` option."
+    MODELS[name] = ModelSpec(build, train, help)
 
 def build_model(cfg: TrainConfig, data: SeqData):
-    "Instantiate the model that `cfg.model` names, with `cfg.seed`."
+    "Instantiate the architecture that `cfg.model` names, with `cfg.seed` (untrained)."
     if cfg.model not in MODELS: raise ConfigError(f"--model: unknown model {cfg.model!r}; choose one of: {', '.join(MODELS)}")
     set_seed(cfg.seed)
-    return MODELS[cfg.model](cfg, data)
+    return MODELS[cfg.model].build(cfg, data)
+
+def sasrec_of(cfg: TrainConfig, data: SeqData) -> SASRec:
+    "The SASRec that `cfg` describes."
+    return SASRec(data.n_items, cfg.dim, cfg.heads, cfg.layers, cfg.max_len, cfg.dropout)
+
+def train_plain(cfg, data, run_dir=None, progress=True):
+    "One stage: build the model and `fit` it."
+    return fit(build_model(cfg, data), data, cfg, run_dir, progress)
+
+register_model('sasrec', sasrec_of, train_plain, 'SASRec (Kang & McAuley 2018)')
 
 # %% ../nbs/05_train.ipynb #f4eb4095
 def new_run_dir(cfg: TrainConfig) -> Path:
@@ -201,24 +228,47 @@ def new_run_dir(cfg: TrainConfig) -> Path:
         except FileExistsError: continue
     raise ConfigError(f"--out {out}: too many runs named {base}")
 
-def fit_stages(model, data, cfg, run_dir=None, progress=True):
-    "Train `model`; a model with a `fit_stages` method (FAME: pretrain SASRec, then fine-tune) runs its own stages."
-    if hasattr(model, 'fit_stages'): return model.fit_stages(data, cfg, run_dir, progress)
-    return fit(model, data, cfg, run_dir, progress)
-
 def train_run(cfg: TrainConfig, data: SeqData = None, progress=True):
     "Load data, train, evaluate and write a run directory; returns (run_dir, metrics, model, seconds)."
     cfg.validate(); dev = get_device(cfg.device)
     data = data if data is not None else load_dataset(cfg.dataset, cfg.data_dir, cfg.min_count)
-    model = build_model(cfg, data)
+    build_model(cfg, data)                                     # fail on a bad architecture before writing anything
     run_dir = new_run_dir(cfg)
     t0 = time.perf_counter()
     write_json(run_dir / 'config.json', {**asdict(cfg), 'data': data.stats(), 'protocol': {
         'split': 'leave-one-out', 'ranking': 'full (all items)', 'history_items': 'kept' if cfg.keep_history else 'excluded',
         'ties': 'counted against the target'}, 'torch': torch.__version__})
-    model, hist = fit_stages(model, data, cfg, run_dir, progress)
+    model, hist = MODELS[cfg.model].train(cfg, data, run_dir, progress)
     ev = dict(exclude_history=not cfg.keep_history, batch_size=cfg.eval_batch_size, max_len=cfg.max_len, device=dev)
     metrics = {'valid': evaluate(model, data, 'valid', **ev), 'test': evaluate(model, data, 'test', **ev)}
     save_weights(model, run_dir / 'model.safetensors', {'model': cfg.model})
     write_json(run_dir / 'metrics.json', metrics)
     return run_dir, metrics, model, time.perf_counter() - t0
+
+# %% ../nbs/05_train.ipynb #fe38bd96
+def load_pretrained_sasrec(cfg: TrainConfig, data: SeqData, path) -> SASRec:
+    "The SASRec saved at `path` (a run folder or a .safetensors file), shaped by `cfg`."
+    p = Path(path).expanduser()
+    if p.is_dir(): p = next((p / f for f in ('sasrec.safetensors', 'model.safetensors') if (p / f).is_file()), p / 'model.safetensors')
+    if not p.is_file(): raise ConfigError(f"--pretrained {path}: no sasrec.safetensors or model.safetensors there")
+    sas = sasrec_of(cfg, data)
+    try: return load_weights(sas, p)
+    except RuntimeError: raise ConfigError(f"--pretrained {p}: its weights do not fit this dataset and --dim/--heads/--layers/--max-len") from None
+
+def fame_of(cfg: TrainConfig, data: SeqData) -> FAME:
+    "The FAME architecture that `cfg` describes (H = --heads, N = --experts)."
+    return FAME(data.n_items, cfg.dim, cfg.heads, cfg.layers, cfg.max_len, cfg.dropout, cfg.experts)
+
+def train_fame(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True, item_init=None):
+    "Pretrain (or load) SASRec, build FAME from it, fine-tune end to end; returns (model, history)."
+    hist = None
+    if cfg.pretrained: sas = load_pretrained_sasrec(cfg, data, cfg.pretrained)
+    else:
+        set_seed(cfg.seed); sas = sasrec_of(cfg, data)
+        if item_init is not None:
+            with torch.no_grad(): sas.item_emb.weight.copy_(torch.as_tensor(item_init, dtype=sas.item_emb.weight.dtype))
+        sas, hist = fit(sas, data, cfg, run_dir, progress, stage='pretrain', ckpt='sasrec.safetensors')
+    fame = fame_from_sasrec(sas, cfg.experts, cfg.expert_init, cfg.item_proj_init, seed=cfg.seed)
+    return fit(fame, data, cfg, run_dir, progress, stage='finetune', lr=cfg.finetune_lr, history=hist)
+
+register_model('fame', fame_of, train_fame, 'FAME: SASRec pretraining, then facet heads + MoE attention fine-tuning (--experts 1: FAME w/o MoE)')
