@@ -16,12 +16,14 @@ from tqdm.auto import tqdm
 from .data import SeqData, load_dataset, train_seqs
 from .model import SASRec, FAME, fame_from_sasrec
 from .metrics import evaluate
+from .text import encode_texts
+from .supcon import PKSampler, RawProjector, pretrain_supcon
 
 # %% auto #0
 __all__ = ['MODELS', 'ConfigError', 'TrainConfig', 'make_windows', 'ce_loss', 'set_seed', 'get_device', 'atomic_write',
            'write_json', 'save_weights', 'load_weights', 'fit', 'write_csv', 'ModelSpec', 'register_model',
            'build_model', 'sasrec_of', 'train_plain', 'new_run_dir', 'train_run', 'load_pretrained_sasrec', 'fame_of',
-           'train_fame']
+           'train_fame', 'resolve_facets', 'check_text_model', 'text_item_table', 'train_fame_plus']
 
 # %% ../nbs/05_train.ipynb #22acb4bb
 class ConfigError(ValueError):
@@ -46,6 +48,14 @@ class TrainConfig:
     item_proj_init: str = 'identity' # FAME: sub-embedding maps W_f start at the identity or 'random'
     pretrained: str = None        # FAME: reuse this SASRec (run folder or .safetensors) instead of pretraining one
     finetune_lr: float = None     # FAME: learning rate of the fine-tuning stage (default: --lr)
+    facets: str = None            # FAME+: comma-separated facets for the SupCon heads, in order (default: the dataset's first --heads facets)
+    encoder: str = 'minilm'       # FAME+: frozen text encoder, a Hugging Face name or local path ('minilm' = the packaged all-MiniLM-L6-v2)
+    pooling: str = 'mean'         # FAME+: token pooling of the text encoder, mean or cls
+    text_max_length: int = 128    # FAME+: tokens per item text
+    supcon_epochs: int = 300      # FAME+: epochs of alternating SupCon pre-training
+    P: int = 4                    # FAME+: classes per SupCon batch
+    K: int = 8                    # FAME+: items per class in a SupCon batch
+    tau: float = 0.07             # FAME+: SupCon temperature
     dropout: float = 0.2          # dropout rate
     lr: float = 1e-3              # Adam learning rate
     weight_decay: float = 0.0     # Adam weight decay
@@ -73,6 +83,10 @@ class TrainConfig:
             raise ConfigError(f"--expert-init must be copy_noise, copy or random, got {self.expert_init!r}")
         if self.item_proj_init not in ('identity', 'random'):
             raise ConfigError(f"--item-proj-init must be identity or random, got {self.item_proj_init!r}")
+        for k in ('supcon_epochs', 'P', 'K', 'text_max_length'):
+            if getattr(self, k) < 1: raise ConfigError(f"--{k.replace('_', '-')} must be >= 1, got {getattr(self, k)}")
+        if not self.tau > 0: raise ConfigError(f"--tau must be > 0, got {self.tau}")
+        if self.pooling not in ('mean', 'cls'): raise ConfigError(f"--pooling must be mean or cls, got {self.pooling!r}")
         if self.pretrained is not None and not Path(self.pretrained).expanduser().exists():
             raise ConfigError(f"--pretrained {self.pretrained}: no such run folder or .safetensors file")
         return self
@@ -190,12 +204,13 @@ class ModelSpec:
     build: callable
     train: callable = None
     help: str = ''
+    check: callable = None        # check(cfg, data): raise ConfigError before anything is written or trained
 
 MODELS = {}
 
-def register_model(name, build, train=None, help=''):
+def register_model(name, build, train=None, help='', check=None):
     "Register a model variant for `build_model`, `train_run` and the `--model` option."
-    MODELS[name] = ModelSpec(build, train, help)
+    MODELS[name] = ModelSpec(build, train, help, check)
 
 def build_model(cfg: TrainConfig, data: SeqData):
     "Instantiate the architecture that `cfg.model` names, with `cfg.seed` (untrained)."
@@ -233,6 +248,7 @@ def train_run(cfg: TrainConfig, data: SeqData = None, progress=True):
     cfg.validate(); dev = get_device(cfg.device)
     data = data if data is not None else load_dataset(cfg.dataset, cfg.data_dir, cfg.min_count)
     build_model(cfg, data)                                     # fail on a bad architecture before writing anything
+    if MODELS[cfg.model].check: MODELS[cfg.model].check(cfg, data)
     run_dir = new_run_dir(cfg)
     t0 = time.perf_counter()
     write_json(run_dir / 'config.json', {**asdict(cfg), 'data': data.stats(), 'protocol': {
@@ -272,3 +288,46 @@ def train_fame(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True, ite
     return fit(fame, data, cfg, run_dir, progress, stage='finetune', lr=cfg.finetune_lr, history=hist)
 
 register_model('fame', fame_of, train_fame, 'FAME: SASRec pretraining, then facet heads + MoE attention fine-tuning (--experts 1: FAME w/o MoE)')
+
+# %% ../nbs/05_train.ipynb #47fc96da
+def resolve_facets(cfg: TrainConfig, data: SeqData) -> list:
+    "The facets a FAME+ run uses: `--facets`, else the dataset's first `--heads` facets; checked against the data."
+    names = [f.strip() for f in cfg.facets.split(',') if f.strip()] if cfg.facets else list(data.facets[:cfg.heads])
+    if not names: raise ConfigError(f"--facets: dataset {data.name} has no facet labels (FAME+ needs item facets and text)")
+    bad = [f for f in names if f not in data.facets]
+    if bad: raise ConfigError(f"--facets: {data.name} has no facet {bad[0]!r}; available: {', '.join(data.facets) or 'none'}")
+    if len(names) != cfg.heads: raise ConfigError(f"--heads ({cfg.heads}) must equal the number of --facets ({len(names)}: {','.join(names)}) for FAME+")
+    return names
+
+def check_text_model(cfg: TrainConfig, data: SeqData):
+    "Before anything is written: items have text, the facets exist and each can fill P x K batches; records the facets in `cfg`."
+    if data.items['text'].isna().all(): raise ConfigError(f"--model {cfg.model}: dataset {data.name} has no item text")
+    if cfg.model == 'fame+':
+        cfg.facets = ','.join(resolve_facets(cfg, data))
+        for f in cfg.facets.split(','):
+            try: PKSampler(data.facet_codes(f)[1:], cfg.P, cfg.K, name=f)
+            except ValueError as e: raise ConfigError(f"--facets/--K: {e}") from None
+
+def text_item_table(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True) -> np.ndarray:
+    "Initial item table [n_items+1, dim] from the item texts: SupCon facet subspaces (fame+) or a plain MLP (fame+raw)."
+    X = encode_texts(data.items['text'].fillna('').tolist(), cfg.encoder, cfg.pooling, cfg.text_max_length,
+                     device=str(get_device(cfg.device)), progress=progress)
+    if cfg.model == 'fame+':
+        facets = resolve_facets(cfg, data)
+        proj, hist = pretrain_supcon(X, [data.facet_codes(f)[1:] for f in facets], facets, out_dim=cfg.dim, P=cfg.P, K=cfg.K,
+                                     tau=cfg.tau, epochs=cfg.supcon_epochs, seed=cfg.seed, device=str(get_device(cfg.device)), progress=progress)
+        if run_dir is not None: write_csv(Path(run_dir) / 'supcon_history.csv', hist.reset_index())
+    else:
+        torch.manual_seed(cfg.seed); proj = RawProjector(X.shape[1], cfg.dim)
+    with torch.no_grad(): E = proj.embed(X).detach().cpu().numpy()
+    ref = sasrec_of(cfg, data).item_emb.weight[1:].norm(dim=1).mean().item()     # scale of SASRec's own init
+    E = E * (ref / np.linalg.norm(E, axis=1).mean())
+    return np.concatenate([np.zeros((1, cfg.dim), E.dtype), E])
+
+def train_fame_plus(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True):
+    "FAME+ / FAME+raw: text-initialised item embeddings, then SASRec pretraining and FAME fine-tuning."
+    set_seed(cfg.seed)
+    return train_fame(cfg, data, run_dir, progress, item_init=text_item_table(cfg, data, run_dir, progress))
+
+register_model('fame+', fame_of, train_fame_plus, 'FAME+: item embeddings from text + alternating facet SupCon, then FAME', check_text_model)
+register_model('fame+raw', fame_of, train_fame_plus, 'FAME+raw: item embeddings from text through a plain MLP, then FAME', check_text_model)
