@@ -9,9 +9,12 @@ import pandas as pd
 from fastcore.docments import docments
 from .data import DataError, DATASETS
 from .train import TrainConfig, ConfigError, MODELS, train_run
+from .text import EncoderLoadError
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'Parser', 'add_config_options', 'config_from_args', 'metrics_table', 'cmd_train', 'make_parser', 'main']
+__all__ = ['USER_ERRORS', 'Parser', 'add_config_options', 'config_from_args', 'metrics_table', 'cmd_train', 'add_data_command',
+           'cmd_data', 'add_ablate_command', 'cmd_ablate', 'add_recommend_command', 'cmd_recommend', 'make_parser',
+           'main']
 
 # %% ../nbs/08_cli.ipynb #53ad5a47
 class Parser(argparse.ArgumentParser):
@@ -19,7 +22,7 @@ class Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
-USER_ERRORS = (DataError, ConfigError)
+USER_ERRORS = (DataError, ConfigError, EncoderLoadError)
 
 # %% ../nbs/08_cli.ipynb #f27ae089
 _TYPES = {'int': int, 'float': float, 'str': str, 'bool': bool}
@@ -51,7 +54,161 @@ def cmd_train(args):
     print(metrics_table(metrics))
     print(f"history items {'kept' if cfg.keep_history else 'excluded'} from the ranking; {secs:.0f} s; run written to {run_dir}")
 
-# %% ../nbs/08_cli.ipynb #1a6154b3
+# %% ../nbs/08_cli.ipynb #876c1b1a
+def add_data_command(sub):
+    "Add the `data` sub-command to the sub-parsers `sub`."
+    from fame_nb.data import DATASETS
+    d = sub.add_parser('data', help='download, prepare and describe a dataset, or list them',
+                       description='Download (or find) a dataset, prepare it once into the processed cache and print its '
+                                   'statistics (Table 1) and facet class counts; --list shows every registered dataset. '
+                                   f'Datasets: {", ".join(DATASETS)}.')
+    g = d.add_mutually_exclusive_group(required=True)
+    g.add_argument('--dataset', metavar='NAME', help='dataset to prepare (a registered name or a path to an S3-Rec <Name>.txt)')
+    g.add_argument('--list', action='store_true', help='list the registered datasets, whether they are present and where')
+    d.add_argument('--data-dir', metavar='DIR', default=None, help='data directory (default: $FAME_NB_DATA, else the user cache)')
+    d.add_argument('--cache-dir', metavar='DIR', default=None, help='processed cache (default: $FAME_NB_CACHE/processed, else the user cache)')
+    d.add_argument('--min-count', type=int, default=5, metavar='K', help='k-core threshold for users and items (default: 5)')
+    d.add_argument('--k', type=int, nargs='+', default=[4, 8], metavar='K', help='class sizes to count in the facet table (default: 4 8)')
+    d.add_argument('--no-download', action='store_true', help='never download; fail if the files are absent')
+    d.add_argument('--rebuild', action='store_true', help='prepare again even if the processed cache has it')
+    d.add_argument('--no-cache', action='store_true', help='neither read nor write the processed cache')
+    d.add_argument('--quiet', action='store_true', help='no progress bar')
+    d.set_defaults(func=cmd_data)
+
+def cmd_data(args):
+    "Prepare one dataset and print its statistics and facet classes, or list the registry."
+    from fame_nb.data import prepare_dataset, dataset_table, facet_class_table, stats_table, processed_dir
+    if args.list:
+        print(dataset_table(args.data_dir).drop(columns='description').to_string(index=False))
+        print(f"processed cache: {processed_dir(args.cache_dir)}")
+        return
+    if args.min_count < 0: raise DataError(f"--min-count must be >= 0, got {args.min_count}")
+    if any(k < 1 for k in args.k): raise DataError(f"--k values must be >= 1, got {args.k}")
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        data, info = prepare_dataset(args.dataset, args.data_dir, args.min_count, download=not args.no_download, cache=not args.no_cache,
+                                     cache_dir=args.cache_dir, rebuild=args.rebuild, optional=not args.no_download, progress=not args.quiet)
+    print(stats_table([data]).to_string(formatters={'users': '{:,}'.format, 'items': '{:,}'.format, 'interactions': '{:,}'.format,
+                                                     'avg_len': '{:.1f}'.format, 'density': '{:.2%}'.format}))
+    print()
+    print(facet_class_table(data, ks=args.k).to_string() if data.facets else 'facets: none')
+    for note in list(data.extra.get('notes', [])) + [f'warning: {w.message}' for w in caught]: print(f"note: {note}")
+    where = (f"loaded from {info['path']}" if info['from_cache'] else f"prepared into {info['path']}") if info['path'] else 'not cached'
+    print(f"{where} in {info['seconds']:.2f} s")
+
+# %% ../nbs/08_cli.ipynb #fa0578c5
+def _int_list(values, flag, allow_best=False, single=False):
+    "Parse `--flag` values: integers >= 1 (or 'best' if allowed); one value only if `single`."
+    if single and len(values) != 1: raise ConfigError(f"{flag} takes one value here, got {' '.join(values)}")
+    out = []
+    for v in values:
+        if allow_best and v == 'best': out.append('best'); continue
+        try: n = int(v)
+        except ValueError: raise ConfigError(f"{flag}: expected {'an integer or best' if allow_best else 'integers'}, got {v!r}") from None
+        if n < 1: raise ConfigError(f"{flag} values must be >= 1, got {n}")
+        out.append(n)
+    return out[0] if single else out
+
+def add_ablate_command(sub):
+    "Add the `ablate` sub-command (the sweeps and figures of notebook 07) to the sub-parsers `sub`."
+    a = sub.add_parser('ablate', help='resumable experiments: heads (Fig. 6), experts (Fig. 7), table4 (Table 4), tsne (Fig. 8)',
+                       description='Train the variants of one experiment for each seed (same data, same seeds), resumably: a finished '
+                                   'run under --out is never trained again. Writes <experiment>.csv (tidy results) and '
+                                   '<experiment>.png to --out and prints the test metrics (mean ± std over seeds).')
+    a.add_argument('experiment', choices=['heads', 'experts', 'table4', 'tsne'], help='which experiment')
+    a.add_argument('--seeds', type=int, nargs='+', default=[42], metavar='SEED', help='seeds; each variant is trained once per seed (default: 42)')
+    a.add_argument('--heads', nargs='+', default=None, metavar='H', dest='sweep_heads',
+                   help='heads: the H values (default: 1 2 4 8 16); experts: one H or best (default: best, from the heads results in --out); tsne: the number of facets (default: 2)')
+    a.add_argument('--experts', nargs='+', default=None, metavar='N', dest='sweep_experts',
+                   help='experts: the N values (default: 2 4 8 16 32); table4: one N or best (default: best, from the experts results in --out)')
+    a.add_argument('--pairs', nargs='+', default=None, metavar='I,J', help='table4: facet pairs, 1-based (default: 1,2 1,3 2,3)')
+    a.add_argument('--top', type=int, default=10, metavar='C', help='tsne: colour the C largest classes of facet 1 (default: 10)')
+    add_config_options(a, skip=('model', 'heads', 'experts', 'seed', 'pretrained', 'out'))
+    a.add_argument('--out', default=None, metavar='DIR', help='output folder (default: ablate/<dataset>); experiments sharing it share runs')
+    a.add_argument('--quiet', action='store_true', help='no progress bars')
+    a.set_defaults(func=cmd_ablate)
+
+def cmd_ablate(args):
+    "Run one experiment of notebook 07 and print its summary."
+    import shlex
+    from pathlib import Path
+    from fame_nb import experiments as E
+    cfg, x = config_from_args(args), args.experiment
+    ds = Path(cfg.dataset).stem if cfg.dataset.endswith('.txt') else cfg.dataset
+    out = args.out or str(Path('ablate') / ds)
+    command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['ablate'] else None
+    kw = dict(seeds=args.seeds, out=out, progress=not args.quiet, command=command)
+    if x != 'table4' and args.pairs: raise ConfigError(f"--pairs is only used by ablate table4")
+    if x in ('heads', 'tsne') and args.sweep_experts: raise ConfigError(f"--experts is not used by ablate {x}")
+    if x == 'table4' and args.sweep_heads: raise ConfigError("--heads is not used by ablate table4 (FAME+ has one head per facet: 2)")
+    if args.top < 1: raise ConfigError(f"--top must be >= 1, got {args.top}")
+    if x == 'heads': res = E.head_sweep(cfg, _int_list(args.sweep_heads or map(str, E.HEADS), '--heads'), **kw)
+    elif x == 'experts':
+        res = E.expert_sweep(cfg, _int_list(args.sweep_experts or map(str, E.EXPERTS), '--experts'),
+                             _int_list(args.sweep_heads or ['best'], '--heads', allow_best=True, single=True), **kw)
+    elif x == 'table4':
+        pairs = []
+        for p in args.pairs or [f'{i},{j}' for i, j in E.FACET_PAIRS]:
+            try: i, j = map(int, p.split(','))
+            except ValueError: raise ConfigError(f"--pairs: expected I,J such as 1,2, got {p!r}") from None
+            pairs.append((i, j))
+        res = E.table4_sweep(cfg, _int_list(args.sweep_experts or ['best'], '--experts', allow_best=True, single=True), pairs, **kw)
+    else:
+        cfg.heads = _int_list(args.sweep_heads or ['2'], '--heads', single=True)
+        res = E.tsne_experiment(cfg, out, top=args.top, progress=not args.quiet, command=command)
+        print(res.to_string(index=False, float_format=lambda v: f'{v:.3f}'))
+        print(f"wrote {Path(out) / 'tsne.csv'} and {Path(out) / 'tsne.png'}")
+        return
+    t, cap = E.table4(res) if x == 'table4' else E.format_table(E.summarize(res), index=['label', 'heads', 'experts'], columns='metric')
+    print(f"test split, {cap}:"); print(t.to_string())
+    name = {'heads': 'head_sweep', 'experts': 'expert_sweep', 'table4': 'table4'}[x]
+    print(f"trained {len(res.attrs['trained'])} run(s), reused {len(res.attrs['reused'])}; wrote {Path(out) / name}.csv and {Path(out) / name}.png")
+
+# %% ../nbs/08_cli.ipynb #90b7167d
+def add_recommend_command(sub):
+    "Add the `recommend` sub-command (the case study of Fig. 9 and gate statistics for a trained run) to the sub-parsers `sub`."
+    r = sub.add_parser('recommend', help="a trained FAME run's recommendations for one user: heads, gate, integrated list (Fig. 9)",
+                       description='Load a finished FAME / FAME+ run (config.json + model.safetensors) and print, for one user, '
+                                   "the history, each head's top-k, the gate values, FAME's top-k and the equal-gate top-k with the "
+                                   'held-out test item starred; or, with --gates, gate statistics over all test users.')
+    r.add_argument('--run', required=True, metavar='DIR', help='run folder written by fame-nb train or fame-nb ablate')
+    g = r.add_mutually_exclusive_group(required=True)
+    g.add_argument('--user', metavar='U', help='raw user id, as in the dataset files')
+    g.add_argument('--gates', action='store_true', help='how often each head dominates over all test users instead')
+    r.add_argument('--k', type=int, default=20, metavar='K', help='length of each list (default: 20)')
+    r.add_argument('--keep-history', action='store_true', help='allow items already in the history in the lists')
+    r.add_argument('--data-dir', default=None, metavar='DIR', help="data directory (default: the run's, else $FAME_NB_DATA)")
+    r.set_defaults(func=cmd_recommend)
+
+def cmd_recommend(args):
+    "Print the case study of one user, or gate statistics, for a trained FAME run."
+    import json
+    from pathlib import Path
+    from fame_nb import experiments as E
+    from fame_nb.data import load_dataset
+    if args.k < 1: raise ConfigError(f"--k must be >= 1, got {args.k}")
+    rd = Path(args.run).expanduser()
+    if not ((rd / 'config.json').is_file() and (rd / 'model.safetensors').is_file()): E.load_run(rd)   # raises the one-line error
+    raw = json.loads((rd / 'config.json').read_text())
+    if raw.get('model') not in ('fame', 'fame+', 'fame+raw'):
+        raise ConfigError(f"--run {args.run}: a {raw.get('model')} run; recommend needs a FAME model (fame, fame+ or fame+raw)")
+    data = load_dataset(raw['dataset'], args.data_dir, raw.get('min_count', 5)) if args.data_dir else None
+    model, cfg, data = E.load_run(rd, data)
+    if args.gates:
+        gt = E.gate_table(model, data)
+        print(f"{args.run}: {data.name}, {cfg.model}, H={cfg.heads} N={cfg.experts}; gates over {len(gt):,} test users")
+        print(E.head_dominance(gt).to_string(float_format=lambda v: f'{v:.3f}'))
+        if 'user_facet' in data.extra:
+            al = E.head_facet_alignment(gt['dominant'], data.extra['user_facet'], data.facets)
+            print(f"dominant head = the user's true facet: {al['share']:.1%} (best head-facet matching {al['matching']}); "
+                  f"{al['identity_share']:.1%} with head h = facet h")
+        return
+    case = E.case_study(model, data, E.user_index(data, args.user), k=args.k, exclude_history=not args.keep_history)
+    print(f"{args.run}: {cfg.model}, H={cfg.heads} N={cfg.experts}")
+    print(E.format_case(case, data))
+
+# %% ../nbs/08_cli.ipynb #d05124b5
 def make_parser() -> Parser:
     "The `fame-nb` argument parser with its sub-commands."
     p = Parser(prog='fame-nb', description='FAME / FAME+ for sequential recommendation: train, evaluate, reproduce the paper.')
@@ -64,9 +221,12 @@ def make_parser() -> Parser:
     add_config_options(t)
     t.add_argument('--quiet', action='store_true', help='no progress bar')
     t.set_defaults(func=cmd_train)
+    add_data_command(sub)
+    add_ablate_command(sub)
+    add_recommend_command(sub)
     return p
 
-# %% ../nbs/08_cli.ipynb #876c1b1a
+# %% ../nbs/08_cli.ipynb #f5a6cffe
 def main(argv=None):
     "Entry point of the `fame-nb` command."
     args = make_parser().parse_args(argv)
