@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #a369fea6
 from __future__ import annotations
-import dataclasses, json, math, os, tempfile, time
+import dataclasses, json, math, os, sys, tempfile, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -291,13 +291,29 @@ register_model('fame', fame_of, train_fame, 'FAME: SASRec pretraining, then face
 
 # %% ../nbs/05_train.ipynb #47fc96da
 def resolve_facets(cfg: TrainConfig, data: SeqData) -> list:
-    "The facets a FAME+ run uses: `--facets`, else the dataset's first `--heads` facets; checked against the data."
-    names = [f.strip() for f in cfg.facets.split(',') if f.strip()] if cfg.facets else list(data.facets[:cfg.heads])
+    """The facets a FAME+ run uses: `--facets` as given, else the dataset's first `--heads` facets that can fill P x K
+    batches (a skipped facet is reported); checked against the data."""
+    if cfg.facets: names = [f.strip() for f in cfg.facets.split(',') if f.strip()]
+    else:
+        names, skipped = [], []
+        for f in data.facets:
+            if len(names) == cfg.heads: break
+            if _pk_ok(data, f, cfg): names.append(f)
+            else: skipped.append(f)
+        if skipped and len(names) == cfg.heads:
+            print(f"note: facets {','.join(names)}; skipped {','.join(skipped)} (fewer than P={cfg.P} classes with K={cfg.K} items; "
+                  f"pass --facets and a smaller --K to use it)", file=sys.stderr)
+        if len(names) < cfg.heads: names = list(data.facets[:cfg.heads])      # let the P x K check name the problem
     if not names: raise ConfigError(f"--facets: dataset {data.name} has no facet labels (FAME+ needs item facets and text)")
     bad = [f for f in names if f not in data.facets]
     if bad: raise ConfigError(f"--facets: {data.name} has no facet {bad[0]!r}; available: {', '.join(data.facets) or 'none'}")
     if len(names) != cfg.heads: raise ConfigError(f"--heads ({cfg.heads}) must equal the number of --facets ({len(names)}: {','.join(names)}) for FAME+")
     return names
+
+def _pk_ok(data, facet, cfg) -> bool:
+    "Can `facet` fill P x K batches?"
+    try: PKSampler(data.facet_codes(facet)[1:], cfg.P, cfg.K, name=facet); return True
+    except ValueError: return False
 
 def check_text_model(cfg: TrainConfig, data: SeqData):
     "Before anything is written: items have text, the facets exist and each can fill P x K batches; records the facets in `cfg`."
