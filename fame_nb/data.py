@@ -13,13 +13,13 @@ import pandas as pd
 # %% auto #0
 __all__ = ['DOWNLOAD_RECORD', 'DATASETS', 'ML_GENRES', 'TEMPLATE_VERSION', 'KG_FACETS', 'HETREC', 'ML_TEXT_CAST', 'AMAZON',
            'AMAZON_URL', 'CACHE_FORMAT', 'DataError', 'SeqData', 'train_seqs', 'split_inputs', 'k_core_mask', 'k_core',
-           'build_seqdata', 'default_data_dir', 'processed_dir', 'download_and_extract', 'download_file', 'Source',
-           'DatasetSpec', 'register', 'find_dataset', 'read_int_table', 'ml_text', 'read_ml100k_items',
-           'read_recbole_atomic', 'most_prolific', 'add_kg_facets', 'load_ml100k', 'read_ratings', 'read_ml1m_movies',
-           'read_ml20m_movies', 'read_hetrec', 'add_hetrec_facets', 'load_ml1m', 'load_ml20m', 'read_seq_file',
-           'load_seq_file', 'read_amazon_reviews', 'read_amazon_meta', 'price_bins', 'amazon_text', 'amazon_files',
-           'load_amazon', 'synthetic_facet_world', 'save_seqdata', 'load_seqdata', 'cache_params', 'prepare_dataset',
-           'load_dataset', 'stats_table', 'facet_class_table', 'dataset_table']
+           'build_seqdata', 'default_data_dir', 'processed_dir', 'atomic_write', 'download_and_extract',
+           'download_file', 'Source', 'DatasetSpec', 'register', 'find_dataset', 'read_int_table', 'ml_text',
+           'read_ml100k_items', 'read_recbole_atomic', 'most_prolific', 'add_kg_facets', 'load_ml100k', 'read_ratings',
+           'read_ml1m_movies', 'read_ml20m_movies', 'read_hetrec', 'add_hetrec_facets', 'load_ml1m', 'load_ml20m',
+           'read_seq_file', 'load_seq_file', 'read_amazon_reviews', 'read_amazon_meta', 'price_bins', 'amazon_text',
+           'amazon_files', 'load_amazon', 'synthetic_facet_world', 'save_seqdata', 'load_seqdata', 'cache_params',
+           'prepare_dataset', 'load_dataset', 'stats_table', 'facet_class_table', 'dataset_table']
 
 # %% ../nbs/00_data.ipynb #46abe0c0
 class DataError(ValueError):
@@ -172,15 +172,17 @@ def _md5(path, chunk=1 << 20):
         for b in iter(lambda: f.read(chunk), b''): h.update(b)
     return h.hexdigest()
 
-def _atomic_write_text(path, text: str):
-    "Write `text` to `path` through a temporary file and `os.replace`."
+def atomic_write(path, write):
+    "Call `write(tmp_path)` on a temporary file next to `path`, then rename it into place (never a half-written `path`)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.part', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'w') as f: f.write(text)
-        os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.part', dir=path.parent); os.close(fd)
+    try: write(tmp); os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.unlink(tmp)
+
+def _atomic_write_text(path, text: str):
+    "Write `text` to `path` atomically."
+    atomic_write(path, lambda t: Path(t).write_text(text))
 
 def _fetch(url: str, path: Path, timeout: float, progress: bool, desc: str):
     "Stream `url` into `path`; return (size, md5, sha256). A body shorter than its Content-Length raises `DataError`."

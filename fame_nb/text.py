@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
 import torch
+from .data import atomic_write
 
 # Offline by default: the hub is only contacted when the user sets HF_HUB_OFFLINE=0 themselves.
 if 'HF_HUB_OFFLINE' not in os.environ: os.environ['HF_HUB_OFFLINE'] = '1'
@@ -94,17 +95,6 @@ def texts_sha256(texts) -> str:
 
 def _sha256(a: np.ndarray) -> str: return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 
-def _atomic_write(path: Path, write):
-    "Call `write(tmp)` on a temporary file next to `path`, then move it onto `path` (os.replace)."
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
 def cache_paths(spec: dict, cache_dir=None) -> tuple:
     "The (`.safetensors`, `.json`) paths of the cache entry for `spec` (encoder, pooling, max_length, texts hash)."
     key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:32]
@@ -135,8 +125,8 @@ def write_cache(a: np.ndarray, spec: dict, cache_dir=None):
     a = np.ascontiguousarray(a, dtype=np.float32)
     meta = {**spec, 'dim': int(a.shape[1]), 'dtype': 'float32', 'sha256': _sha256(a),
             'created': datetime.now(timezone.utc).isoformat(timespec='seconds')}
-    _atomic_write(st, lambda tmp: save_file({'embeddings': a}, tmp))
-    _atomic_write(js, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
+    atomic_write(st, lambda tmp: save_file({'embeddings': a}, tmp))
+    atomic_write(js, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
 
 # %% ../nbs/01_text.ipynb #52c50cbc
 def _check_texts(texts) -> list:

@@ -13,17 +13,17 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
-from .data import SeqData, load_dataset, train_seqs
+from .data import SeqData, load_dataset, train_seqs, atomic_write
 from .model import SASRec, FAME, fame_from_sasrec
 from .metrics import evaluate
 from .text import encode_texts
 from .supcon import PKSampler, RawProjector, pretrain_supcon
 
 # %% auto #0
-__all__ = ['MODELS', 'ConfigError', 'TrainConfig', 'make_windows', 'ce_loss', 'set_seed', 'get_device', 'atomic_write',
-           'write_json', 'save_weights', 'load_weights', 'fit', 'write_csv', 'ModelSpec', 'register_model',
-           'build_model', 'sasrec_of', 'train_plain', 'new_run_dir', 'train_run', 'load_pretrained_sasrec', 'fame_of',
-           'train_fame', 'resolve_facets', 'check_text_model', 'text_item_table', 'train_fame_plus']
+__all__ = ['MODELS', 'ConfigError', 'TrainConfig', 'make_windows', 'ce_loss', 'set_seed', 'get_device', 'write_json',
+           'save_weights', 'load_weights', 'fit', 'write_csv', 'ModelSpec', 'register_model', 'build_model',
+           'sasrec_of', 'train_plain', 'new_run_dir', 'train_run', 'load_pretrained_sasrec', 'fame_of', 'train_fame',
+           'resolve_facets', 'check_text_model', 'text_item_table', 'train_fame_plus']
 
 # %% ../nbs/05_train.ipynb #22acb4bb
 class ConfigError(ValueError):
@@ -134,15 +134,6 @@ def get_device(device: str = 'cpu') -> torch.device:
     return dev
 
 # %% ../nbs/05_train.ipynb #f9fd6abd
-def atomic_write(path, write):
-    "Call `write(tmp_path)` on a temporary file next to `path`, then rename it into place."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', dir=path.parent); os.close(fd)
-    try: write(tmp); os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
-
 def write_json(path, obj):
     "Write `obj` as indented JSON, atomically."
     def w(t): Path(t).write_text(json.dumps(obj, indent=2, default=str) + '\n')
