@@ -11,7 +11,7 @@ from .data import SeqData, split_inputs
 # %% auto #0
 __all__ = ['KS', 'ranks_of', 'rank_metrics', 'pad_left', 'exclude_items', 'evaluate']
 
-# %% ../nbs/06_eval.ipynb #a4b98cf7
+# %% ../nbs/06_eval.ipynb #bf104102
 KS = (5, 10, 20)
 
 def ranks_of(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -27,7 +27,7 @@ def rank_metrics(ranks, ks=KS) -> dict:
     for k in ks: out[f'NDCG@{k}'] = ((r < k).double() / torch.log2(r + 2)).mean().item()
     return out
 
-# %% ../nbs/06_eval.ipynb #67b38470
+# %% ../nbs/06_eval.ipynb #1b32a4fb
 def pad_left(seqs, max_len: int) -> torch.Tensor:
     "Left-pad (with 0) or cut to the last `max_len` items: LongTensor [len(seqs), max_len]."
     lens = np.fromiter((len(s) for s in seqs), np.int64, len(seqs))
@@ -47,7 +47,7 @@ def exclude_items(scores: torch.Tensor, hists) -> torch.Tensor:
     scores[:, 0] = float('-inf')
     return scores
 
-# %% ../nbs/06_eval.ipynb #1b32a4fb
+# %% ../nbs/06_eval.ipynb #6a151175
 @torch.no_grad()
 def evaluate(model, data: SeqData, split: str = 'test', exclude_history: bool = True, batch_size: int = 512,
              max_len: int = None, device='cpu', ks=KS, return_ranks=False):

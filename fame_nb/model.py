@@ -13,7 +13,7 @@ from .moe import MoEAttention, attention_mask
 # %% auto #0
 __all__ = ['CausalSelfAttention', 'FeedForward', 'SASRecBlock', 'SASRec', 'FacetHeadLayer', 'FAME', 'fame_from_sasrec']
 
-# %% ../nbs/04_fame.ipynb #fdfed212
+# %% ../nbs/04_fame.ipynb #825a6239
 class CausalSelfAttention(nn.Module):
     "Multi-head attention with separate query/key/value/output projections (so FAME can reuse K and V)."
     def __init__(self, dim, heads, dropout=0.0):
@@ -30,7 +30,7 @@ class CausalSelfAttention(nn.Module):
         o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
         return self.out_proj(o.transpose(1, 2).flatten(2))
 
-# %% ../nbs/04_fame.ipynb #62222d1d
+# %% ../nbs/04_fame.ipynb #04c2764d
 class FeedForward(nn.Module):
     "SASRec's point-wise feed-forward network with residual: x + Dropout(W2 Dropout(ReLU(W1 x)))."
     def __init__(self, dim, dropout=0.0):
@@ -49,7 +49,7 @@ class SASRecBlock(nn.Module):
         x = q + self.attn(q, x, mask)
         return self.ffn(self.ffn_norm(x)) * keep
 
-# %% ../nbs/04_fame.ipynb #04c2764d
+# %% ../nbs/04_fame.ipynb #ce4d442b
 class SASRec(nn.Module):
     "SASRec: item + learned position embeddings, causal Transformer blocks, dot-product scores vs all items."
     def __init__(self, n_items, dim=64, heads=2, layers=2, max_len=50, dropout=0.2):
@@ -102,7 +102,7 @@ class SASRec(nn.Module):
         "Next-item scores for each sequence's last position: [B, n_items+1]."
         return self.score(self(seqs)[:, -1])
 
-# %% ../nbs/04_fame.ipynb #5a02b4e4
+# %% ../nbs/04_fame.ipynb #30175b8e
 class FacetHeadLayer(nn.Module):
     "FAME's last layer: MoE attention (Eq. 12-17), shared per-head FFN' (Eq. 7), item sub-embeddings (Eq. 9) and gate (Eq. 10)."
     def __init__(self, dim, heads, experts=1, dropout=0.0):
@@ -128,7 +128,7 @@ class FacetHeadLayer(nn.Module):
         g = torch.softmax(self.gate(F_.flatten(2)), -1)
         return F_, g, beta
 
-# %% ../nbs/04_fame.ipynb #30175b8e
+# %% ../nbs/04_fame.ipynb #9edce0b9
 class FAME(SASRec):
     "FAME: SASRec whose last block is a `FacetHeadLayer`; scores = gate-folded heads x item sub-embeddings (one GEMM)."
     def __init__(self, n_items, dim=64, heads=2, layers=2, max_len=50, dropout=0.2, experts=4):
@@ -162,7 +162,7 @@ class FAME(SASRec):
         per_head[..., 0] = float('-inf')
         return {'head_scores': per_head, 'gate': g[:, -1], 'router': beta[:, -1], 'scores': self.predict(seqs)}
 
-# %% ../nbs/04_fame.ipynb #32c2515e
+# %% ../nbs/04_fame.ipynb #d0ae668a
 def fame_from_sasrec(sas: SASRec, experts=4, expert_init='copy_noise', item_proj_init='identity', dropout=None, seed=0) -> FAME:
     "Build FAME from a trained SASRec (§4.4.2): keep everything but the last block; keep its K, V (and query LN)."
     H, dim = sas.heads, sas.dim

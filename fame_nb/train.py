@@ -25,7 +25,7 @@ __all__ = ['MODELS', 'ConfigError', 'TrainConfig', 'make_windows', 'ce_loss', 's
            'sasrec_of', 'train_plain', 'new_run_dir', 'train_run', 'load_pretrained_sasrec', 'fame_of', 'train_fame',
            'resolve_facets', 'check_text_model', 'text_item_table', 'train_fame_plus']
 
-# %% ../nbs/05_train.ipynb #22acb4bb
+# %% ../nbs/05_train.ipynb #b75fae4b
 class ConfigError(ValueError):
     "A bad option value; the message names the option and what was expected."
 
@@ -91,7 +91,7 @@ class TrainConfig:
             raise ConfigError(f"--pretrained {self.pretrained}: no such run folder or .safetensors file")
         return self
 
-# %% ../nbs/05_train.ipynb #91fa885e
+# %% ../nbs/05_train.ipynb #65af7275
 def make_windows(seqs, max_len: int, stride: int = None):
     "Inputs and targets [W, max_len] (left-padded, target 0 = no loss) covering every next-item target once."
     stride = stride or max(max_len // 2, 1)
@@ -111,14 +111,14 @@ def make_windows(seqs, max_len: int, stride: int = None):
             X.append(xp); Y.append(yp)
     return torch.from_numpy(np.stack(X)), torch.from_numpy(np.stack(Y))
 
-# %% ../nbs/05_train.ipynb #b94fc472
+# %% ../nbs/05_train.ipynb #ebb946cc
 def ce_loss(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     "Mean full-softmax cross-entropy over the positions of `x` that have a target in `y` (Eq. 18)."
     sel = y > 0
     h = model(x)[sel]
     return F.cross_entropy(model.score(h), y[sel])
 
-# %% ../nbs/05_train.ipynb #57ae0bf1
+# %% ../nbs/05_train.ipynb #f9fd6abd
 def set_seed(seed: int):
     "Seed Python's, NumPy's and torch's generators (one seed drives a run)."
     import random
@@ -133,7 +133,7 @@ def get_device(device: str = 'cpu') -> torch.device:
     if dev.type == 'cuda' and not torch.cuda.is_available(): raise ConfigError(f"--device {device}: CUDA is not available here")
     return dev
 
-# %% ../nbs/05_train.ipynb #f9fd6abd
+# %% ../nbs/05_train.ipynb #75a28dce
 def write_json(path, obj):
     "Write `obj` as indented JSON, atomically."
     def w(t): Path(t).write_text(json.dumps(obj, indent=2, default=str) + '\n')
@@ -149,7 +149,7 @@ def load_weights(model, path, strict=True):
     model.load_state_dict(load_file(str(path)), strict=strict)
     return model
 
-# %% ../nbs/05_train.ipynb #213dbed7
+# %% ../nbs/05_train.ipynb #089b6a56
 def fit(model, data: SeqData, cfg: TrainConfig, run_dir=None, progress=True, stage='train', lr=None,
         ckpt='model.safetensors', history: pd.DataFrame = None):
     "Train `model` on the training windows of `data`; early stopping on valid NDCG@10; best weights restored."
@@ -188,7 +188,7 @@ def write_csv(path, df: pd.DataFrame):
     "Write a DataFrame as CSV, atomically."
     atomic_write(path, lambda t: df.to_csv(t, index=False))
 
-# %% ../nbs/05_train.ipynb #d66bd29e
+# %% ../nbs/05_train.ipynb #f4eb4095
 @dataclass
 class ModelSpec:
     "A model variant: `build(cfg, data)` makes its architecture, `train(cfg, data, run_dir, progress)` runs its pipeline."
@@ -219,7 +219,7 @@ def train_plain(cfg, data, run_dir=None, progress=True):
 
 register_model('sasrec', sasrec_of, train_plain, 'SASRec (Kang & McAuley 2018)')
 
-# %% ../nbs/05_train.ipynb #f4eb4095
+# %% ../nbs/05_train.ipynb #6a567353
 def new_run_dir(cfg: TrainConfig) -> Path:
     "A fresh run directory `out/<dataset>-<model>-seed<seed>[-N]`; fails early with a clear error if `out` is unwritable."
     out = Path(cfg.out).expanduser()
@@ -252,7 +252,7 @@ def train_run(cfg: TrainConfig, data: SeqData = None, progress=True):
     write_json(run_dir / 'metrics.json', metrics)
     return run_dir, metrics, model, time.perf_counter() - t0
 
-# %% ../nbs/05_train.ipynb #fe38bd96
+# %% ../nbs/05_train.ipynb #aae165f2
 def load_pretrained_sasrec(cfg: TrainConfig, data: SeqData, path) -> SASRec:
     "The SASRec saved at `path` (a run folder or a .safetensors file), shaped by `cfg`."
     p = Path(path).expanduser()
@@ -280,7 +280,7 @@ def train_fame(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True, ite
 
 register_model('fame', fame_of, train_fame, 'FAME: SASRec pretraining, then facet heads + MoE attention fine-tuning (--experts 1: FAME w/o MoE)')
 
-# %% ../nbs/05_train.ipynb #47fc96da
+# %% ../nbs/05_train.ipynb #34a1b9b3
 def resolve_facets(cfg: TrainConfig, data: SeqData) -> list:
     """The facets a FAME+ run uses: `--facets` as given, else the dataset's first `--heads` facets that can fill P x K
     batches (a skipped facet is reported); checked against the data."""
