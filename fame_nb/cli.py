@@ -175,7 +175,7 @@ def add_recommend_command(sub):
     r.add_argument('--run', required=True, metavar='DIR', help='run folder written by fame-nb train or fame-nb ablate')
     g = r.add_mutually_exclusive_group(required=True)
     g.add_argument('--user', metavar='U', help='raw user id, as in the dataset files')
-    g.add_argument('--gates', action='store_true', help='how often each head dominates over all test users instead')
+    g.add_argument('--gates', action='store_true', help='gate statistics over all test users instead: how often each head dominates, top-k hits per head / gated / equal gate')
     r.add_argument('--k', type=int, default=20, metavar='K', help='length of each list (default: 20)')
     r.add_argument('--keep-history', action='store_true', help='allow items already in the history in the lists')
     r.add_argument('--data-dir', default=None, metavar='DIR', help="data directory (default: the run's, else $FAME_NB_DATA)")
@@ -203,6 +203,9 @@ def cmd_recommend(args):
             al = E.head_facet_alignment(gt['dominant'], data.extra['user_facet'], data.facets)
             print(f"dominant head = the user's true facet: {al['share']:.1%} (best head-facet matching {al['matching']}); "
                   f"{al['identity_share']:.1%} with head h = facet h")
+        hs = E.hit_summary(E.head_hits(model, data, k=args.k, exclude_history=not args.keep_history))
+        print(f"test item in the top {args.k}: " + ', '.join(f'{n} {v:.1%}' for n, v in hs['HR'].items())
+              + f"; only FAME's gated list: {hs['only FAME']} users, only the equal-gate list: {hs['only equal gate']} users")
         return
     case = E.case_study(model, data, E.user_index(data, args.user), k=args.k, exclude_history=not args.keep_history)
     print(f"{args.run}: {cfg.model}, H={cfg.heads} N={cfg.experts}")

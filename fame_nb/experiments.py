@@ -27,7 +27,8 @@ __all__ = ['UNUSED_OPTIONS', 'METRICS', 'PALETTE', 'HEADS', 'EXPERTS', 'FACET_PA
            'best_setting', 'expert_sweep_variants', 'plot_expert_sweep', 'expert_sweep', 'table4_variants', 'table4',
            'plot_table4', 'table4_sweep', 'facet_embeddings', 'top_classes', 'class_separation', 'tsne_figure',
            'tsne_experiment', 'load_run', 'user_index', 'case_study', 'item_label', 'case_table', 'format_case',
-           'gate_table', 'head_dominance', 'head_facet_alignment', 'show_case', 'show_result']
+           'gate_table', 'head_dominance', 'head_facet_alignment', 'show_case', 'head_hits', 'hit_summary',
+           'show_result']
 
 # %% ../nbs/07_ablations.ipynb #cbb4f74f
 @dataclass
@@ -280,7 +281,7 @@ def table4(res: pd.DataFrame, split: str = 'test') -> tuple:
     return t[[c for c in TABLE4_ORDER if c in t.columns] + [c for c in t.columns if c not in TABLE4_ORDER]], cap
 
 def plot_table4(res: pd.DataFrame):
-    "Table 4 as bars: HR@20 and NDCG@20 per variant, one column per dataset, error bars = std over seeds."
+    "Table 4 as a dot plot: HR@20 and NDCG@20 per variant, one column per dataset, error bars = std over seeds."
     s = summarize(res)
     sns.set_theme(style='whitegrid', context='paper')
     datasets = list(dict.fromkeys(s.dataset))
@@ -289,11 +290,11 @@ def plot_table4(res: pd.DataFrame):
         for j, ds in enumerate(datasets):
             d = s[(s.dataset == ds) & (s.metric == m)].set_index('label')
             d = d.loc[[c for c in TABLE4_ORDER if c in d.index] + [c for c in d.index if c not in TABLE4_ORDER]]
-            ax = axes[i, j]
-            ax.bar(range(len(d)), d['mean'], yerr=d['std'].fillna(0) if (d.n_seeds > 1).any() else None, capsize=3,
-                   color=sns.color_palette('deep', len(d)))
-            lo, hi = (d['mean'] - d['std'].fillna(0)).min(), (d['mean'] + d['std'].fillna(0)).max()
-            ax.set_ylim(max(0, lo - 0.15 * (hi - lo + 1e-9) - 0.02 * hi), hi + 0.1 * (hi - lo + 1e-9))
+            ax = axes[i, j]                                  # dots, not bars: the axis does not start at 0
+            for k, (lab, r) in enumerate(d.iterrows()):
+                ax.errorbar([k], [r['mean']], yerr=[r['std']] if r['n_seeds'] > 1 else None, fmt='o', ms=7, capsize=4,
+                            color=sns.color_palette('deep', len(d))[k])
+            ax.set_xlim(-0.6, len(d) - 0.4)
             ax.set_xticks(range(len(d))); ax.set_xticklabels(d.index, rotation=30, ha='right'); ax.set_ylabel(m)
             ax.set_title(f"{ds}", fontsize=9)
     n = sorted(set(s.n_seeds))
@@ -489,6 +490,39 @@ def show_case(case: dict, data: SeqData, width: int = 28):
     return case_table(case, data, width).style.map(lambda v: 'background-color: #ffd54f; font-weight: bold' if str(v).startswith('* ') else '')
 
 # %% ../nbs/07_ablations.ipynb #234008e9
+@torch.no_grad()
+def head_hits(model: FAME, data: SeqData, k: int = 20, split: str = 'test', exclude_history: bool = True,
+              batch_size: int = 512, max_len: int = None) -> pd.DataFrame:
+    "Per user: is the `split` item in the top-k of FAME, of the equal-gate concatenation, and of each head alone?"
+    from fame_nb.metrics import exclude_items, ranks_of
+    if not isinstance(model, FAME): raise ConfigError("head hits: the model is not a FAME model (it has no facet heads)")
+    hist, tgt = split_inputs(data, split)
+    dev, was = next(model.parameters()).device, model.training
+    model.eval(); out = []
+    for i in range(0, len(hist), batch_size):
+        h, t = hist[i:i + batch_size], torch.from_numpy(tgt[i:i + batch_size])
+        ex = model.explain(pad_left(h, max_len or model.max_len).to(dev))
+        heads = ex['head_scores'].float().cpu()
+        lists = {'FAME': ex['scores'].float().cpu(), 'equal gate': heads.mean(1), **{f'head {j + 1}': heads[:, j] for j in range(heads.shape[1])}}
+        cols = {}
+        for name, sc in lists.items():
+            sc = sc.clone()
+            if exclude_history: exclude_items(sc, h)
+            else: sc[:, 0] = float('-inf')
+            cols[name] = (ranks_of(sc, t) < k).numpy()
+        out.append(pd.DataFrame(cols))
+    model.train(was)
+    df = pd.concat(out, ignore_index=True)
+    df.insert(0, 'user', data.user_ids)
+    return df
+
+def hit_summary(hits: pd.DataFrame) -> dict:
+    "HR@k of each list, and how many users only FAME's gated list or only the equal-gate list hits."
+    lists = [c for c in hits.columns if c != 'user']
+    return {'HR': hits[lists].mean().to_dict(), 'only FAME': int((hits['FAME'] & ~hits['equal gate']).sum()),
+            'only equal gate': int((~hits['FAME'] & hits['equal gate']).sum()), 'users': len(hits)}
+
+# %% ../nbs/07_ablations.ipynb #dab66e83
 def show_result(folder, sweep: str, split: str = 'test'):
     "Display a sweep's saved figure and its summary table from `folder`, or say that the results are pending."
     from IPython.display import display, Image, Markdown
