@@ -172,11 +172,16 @@ def _md5(path, chunk=1 << 20):
         for b in iter(lambda: f.read(chunk), b''): h.update(b)
     return h.hexdigest()
 
+def _default_mode(path):
+    "Give a file made by `mkstemp` (mode 0600) the mode a plain `open(path, 'w')` would have given it (0666 minus the umask)."
+    mask = os.umask(0); os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
 def atomic_write(path, write):
     "Call `write(tmp_path)` on a temporary file next to `path`, then rename it into place (never a half-written `path`)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.part', dir=path.parent); os.close(fd)
-    try: write(tmp); os.replace(tmp, path)
+    try: write(tmp); _default_mode(tmp); os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.unlink(tmp)
 
@@ -231,7 +236,7 @@ def _check_gzip(path, url):
     except (EOFError, OSError, zlib.error) as e:
         raise DataError(f"{url}: not a complete gzip file ({e}); the download was discarded") from None
 
-# %% ../nbs/00_data.ipynb #e4a13f13
+# %% ../nbs/00_data.ipynb #485c0caa
 def download_and_extract(url: str, dest: Path, md5: str = None, member_dir: str = None, timeout: float = 60, progress=True,
                          files=(), sha256: str = None, record=None) -> Path:
     "Download the zip at `url`, verify it, and unpack `member_dir` (or the folder holding `files`) atomically to `dest`."
@@ -268,11 +273,11 @@ def download_file(url: str, dest: Path, md5: str = None, sha256: str = None, tim
         _verify(url, got_md5, got_sha, md5, sha256)
         if dest.name.endswith('.gz'): _check_gzip(tmp, url)
         if md5 is None and sha256 is None: _check_or_record(record, url, dest.name, size, got_sha)
-        os.replace(tmp, dest)
+        _default_mode(tmp); os.replace(tmp, dest)
         return dest
     finally: tmp.unlink(missing_ok=True)
 
-# %% ../nbs/00_data.ipynb #485c0caa
+# %% ../nbs/00_data.ipynb #f0bd4ea7
 @dataclass
 class Source:
     "One download of a dataset: a zip archive (unpacked) or a single file (kept as is)."
@@ -315,7 +320,7 @@ def register(spec: DatasetSpec):
     DATASETS[spec.name] = spec
     return spec
 
-# %% ../nbs/00_data.ipynb #f0bd4ea7
+# %% ../nbs/00_data.ipynb #33217b79
 def _has(folder: Path, files) -> bool: return all((folder / f).is_file() for f in files)
 
 def _present(spec: DatasetSpec, root: Path) -> bool:
@@ -358,7 +363,7 @@ def find_dataset(name: str, data_dir=None, download: bool = True, url: str = Non
                 except DataError as e: warnings.warn(f"optional files of {name} not downloaded, loading without them: {e}")
     return folder
 
-# %% ../nbs/00_data.ipynb #33217b79
+# %% ../nbs/00_data.ipynb #7c1bfe31
 ML_GENRES = ['unknown', 'Action', 'Adventure', 'Animation', "Children's", 'Comedy', 'Crime', 'Documentary', 'Drama', 'Fantasy',
              'Film-Noir', 'Horror', 'Musical', 'Mystery', 'Romance', 'Sci-Fi', 'Thriller', 'War', 'Western']
 
@@ -378,7 +383,7 @@ def read_int_table(path, names, sep='\t') -> pd.DataFrame:
         out[c] = v.astype(np.int64)
     return pd.DataFrame(out)
 
-# %% ../nbs/00_data.ipynb #7c1bfe31
+# %% ../nbs/00_data.ipynb #3fd8d5b3
 TEMPLATE_VERSION = 1
 
 def _absent(v) -> bool: return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or (isinstance(v, str) and not v)
@@ -413,7 +418,7 @@ def read_ml100k_items(path) -> pd.DataFrame:
             rows.append((int(p[0]), p[1], [g for g, x in zip(ML_GENRES, p[-19:]) if x == '1']))
     return _ml_items(rows)
 
-# %% ../nbs/00_data.ipynb #3fd8d5b3
+# %% ../nbs/00_data.ipynb #5fbe09a5
 def read_recbole_atomic(path, columns) -> pd.DataFrame:
     "A RecBole atomic file (tab-separated, typed header `name:type`) as strings; `columns` are the expected names."
     path = Path(path)
@@ -483,7 +488,7 @@ register(DatasetSpec('ml-100k', 'ml-100k', ('u.data', 'u.item'), load_ml100k,
                                      sha256='524dca2c3d62619688ab99b3ec53ea2acb9b64d38eafec3e02bdd0dc6bb7d948')),
                      version=2));
 
-# %% ../nbs/00_data.ipynb #a9e1e880
+# %% ../nbs/00_data.ipynb #2e200852
 def _first_bad_line(path, sep, names, int_cols, header: bool, encoding='latin-1'):
     "First line of `path` that does not have len(names) `sep`-separated fields with integers in `int_cols` (or None)."
     with open(path, encoding=encoding, errors='replace') as f:
@@ -552,7 +557,7 @@ def read_ml20m_movies(path) -> pd.DataFrame:
     if not rows: raise DataError(f"{path}: no movies found")
     return _ml_items(rows)
 
-# %% ../nbs/00_data.ipynb #2e200852
+# %% ../nbs/00_data.ipynb #a2740c60
 HETREC = 'hetrec2011-movielens-2k-v2'
 ML_TEXT_CAST = 10
 
@@ -630,7 +635,7 @@ register(DatasetSpec('ml-20m', 'ml-20m', ('ratings.csv', 'movies.csv'), load_ml2
                      description='MovieLens 20M (GroupLens) + HetRec 2011 director/cast: 138,493 users, 26,744 movies, 20,000,263 ratings',
                      sources=(_HETREC_SRC,)));
 
-# %% ../nbs/00_data.ipynb #4ce885a0
+# %% ../nbs/00_data.ipynb #2da4afed
 def read_seq_file(path) -> pd.DataFrame:
     "Interactions (`user`, `item`, `ts` = position) of an S3-Rec `<Name>.txt`; non-integer ids name file and line."
     path = Path(path)
@@ -660,7 +665,7 @@ def load_seq_file(path, min_count=5, name=None) -> SeqData:
         items = pd.DataFrame({'attributes': pd.Series({int(k): v for k, v in a.items()})})
     return build_seqdata(name or path.stem.lower(), inter, items, [], min_count)
 
-# %% ../nbs/00_data.ipynb #2da4afed
+# %% ../nbs/00_data.ipynb #cd35360a
 AMAZON = {'beauty': ('Beauty', 'Beauty', 'amazon-beauty'),                                # name: (file category, tree root, folder)
           'sports': ('Sports_and_Outdoors', 'Sports & Outdoors', 'amazon-sports'),
           'toys': ('Toys_and_Games', 'Toys & Games', 'amazon-toys')}
@@ -786,7 +791,7 @@ for _n, (_cat, _root, _folder) in AMAZON.items():
                                      f'or S3-Rec {_cat}.txt (no text)',
                          sources=tuple(Source(AMAZON_URL + f, (f,)) for f in amazon_files(_cat))))
 
-# %% ../nbs/00_data.ipynb #cd35360a
+# %% ../nbs/00_data.ipynb #656ea003
 def synthetic_facet_world(n_users=500, n_items=200, n_facets=2, n_classes=8, min_len=12, max_len=30,
                           p_facet=0.85, dominance=0.8, seed=0) -> SeqData:
     "Deterministic toy data: items with known facet labels and text, users drawn by a hidden mixture of facet preferences."
@@ -820,7 +825,7 @@ def synthetic_facet_world(n_users=500, n_items=200, n_facets=2, n_classes=8, min
 register(DatasetSpec('synthetic', '', (), lambda folder=None, min_count=0: synthetic_facet_world(),
                      description='deterministic synthetic facet world (no files needed)'));
 
-# %% ../nbs/00_data.ipynb #656ea003
+# %% ../nbs/00_data.ipynb #c63be4fb
 CACHE_FORMAT = 1
 
 def _json_default(o):
@@ -867,7 +872,7 @@ def load_seqdata(path) -> SeqData:
     item_ids = np.concatenate([np.array([None], dtype=object), items['raw_id'].to_numpy().astype(object)])
     return SeqData(meta['name'], seqs, items, meta['facets'], users, item_ids, meta['extra'])
 
-# %% ../nbs/00_data.ipynb #608f5abb
+# %% ../nbs/00_data.ipynb #c75cd44c
 def cache_params(name: str, data_dir=None, min_count: int = 5) -> dict:
     "The parameters a preparation of dataset `name` depends on (k-core, versions, input files), and its cache key."
     spec, root = DATASETS[name], default_data_dir(data_dir)
@@ -922,7 +927,7 @@ def prepare_dataset(name: str, data_dir=None, min_count: int = 5, download: bool
         warnings.warn(f"could not write the processed cache {path} ({e}); continuing without it"); path = None
     return data, {'path': path, 'from_cache': False, 'seconds': time.perf_counter() - t0}
 
-# %% ../nbs/00_data.ipynb #c75cd44c
+# %% ../nbs/00_data.ipynb #c8417c45
 def load_dataset(name: str, data_dir=None, min_count: int = 5, download: bool = True, cache: bool = True, cache_dir=None) -> SeqData:
     "Load a registered dataset by name (downloading if needed; through the processed cache unless `cache=False`), or an S3-Rec `<Name>.txt` by path."
     return prepare_dataset(name, data_dir, min_count, download=download, cache=cache, cache_dir=cache_dir)[0]
