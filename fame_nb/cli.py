@@ -124,6 +124,8 @@ def add_ablate_command(sub):
                    help='experts: the N values (default: 2 4 8 16 32); table4: one N or best (default: best, from the experts results in --out)')
     a.add_argument('--pairs', nargs='+', default=None, metavar='I,J', help='table4: facet pairs, 1-based (default: 1,2 1,3 2,3)')
     a.add_argument('--top', type=int, default=10, metavar='C', help='tsne: colour the C largest classes of facet 1 (default: 10)')
+    a.add_argument('--report-only', action='store_true',
+                   help='heads/experts/table4: train nothing; summarise the finished runs of --seeds and list the missing ones')
     add_config_options(a, skip=('model', 'heads', 'experts', 'seed', 'pretrained', 'out'))
     a.add_argument('--out', default=None, metavar='DIR', help='output folder (default: ablate/<dataset>); experiments sharing it share runs')
     a.add_argument('--quiet', action='store_true', help='no progress bars')
@@ -138,7 +140,8 @@ def cmd_ablate(args):
     ds = Path(cfg.dataset).stem if cfg.dataset.endswith('.txt') else cfg.dataset
     out = args.out or str(Path('ablate') / ds)
     command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['ablate'] else None
-    kw = dict(seeds=args.seeds, out=out, progress=not args.quiet, command=command)
+    kw = dict(seeds=args.seeds, out=out, progress=not args.quiet, command=command, report_only=args.report_only)
+    if x == 'tsne' and args.report_only: raise ConfigError("--report-only is not used by ablate tsne (it trains one SupCon projector)")
     if x != 'table4' and args.pairs: raise ConfigError(f"--pairs is only used by ablate table4")
     if x in ('heads', 'tsne') and args.sweep_experts: raise ConfigError(f"--experts is not used by ablate {x}")
     if x == 'table4' and args.sweep_heads: raise ConfigError("--heads is not used by ablate table4 (FAME+ has one head per facet: 2)")
@@ -163,7 +166,8 @@ def cmd_ablate(args):
     t, cap = E.table4(res) if x == 'table4' else E.format_table(E.summarize(res), index=['label', 'heads', 'experts'], columns='metric')
     print(f"test split, {cap}:"); print(t.to_string())
     name = {'heads': 'head_sweep', 'experts': 'expert_sweep', 'table4': 'table4'}[x]
-    print(f"trained {len(res.attrs['trained'])} run(s), reused {len(res.attrs['reused'])}; wrote {Path(out) / name}.csv and {Path(out) / name}.png")
+    miss = f", {len(res.attrs['missing'])} not finished (--report-only): {' '.join(res.attrs['missing'])}" if res.attrs['missing'] else ''
+    print(f"trained {len(res.attrs['trained'])} run(s), reused {len(res.attrs['reused'])}{miss}; wrote {Path(out) / name}.csv and {Path(out) / name}.png")
 
 # %% ../nbs/08_cli.ipynb #90b7167d
 def add_recommend_command(sub):

@@ -110,8 +110,9 @@ def collect_results(sweep: str, variants, seeds, out, base: TrainConfig) -> pd.D
 
 # %% ../nbs/07_ablations.ipynb #f009d1e1
 def run_sweep(sweep: str, base: TrainConfig, variants, seeds=(42,), out='ablate', data: SeqData = None, progress=True,
-              command: str = None) -> pd.DataFrame:
+              command: str = None, report_only: bool = False) -> pd.DataFrame:
     "Train every variant x seed that has no finished run under `out` (resumable), write `out/<sweep>.csv`; returns the tidy results."
+    # report_only: train nothing, only collect the finished runs (e.g. while other seeds are still training elsewhere)
     out, seeds = Path(out), [int(s) for s in seeds]
     if not seeds: raise ConfigError("--seeds: give at least one seed")
     if len(set(seeds)) != len(seeds): raise ConfigError(f"--seeds must be distinct, got {seeds}")
@@ -126,13 +127,14 @@ def run_sweep(sweep: str, base: TrainConfig, variants, seeds=(42,), out='ablate'
     try: out.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise ConfigError(f"--out {out}: not a writable directory ({e.strerror or e})") from None
     write_json(out / f'{sweep}.json', {'sweep': sweep, 'base': asdict(base), 'seeds': seeds, 'command': command,
-                                        'variants': [asdict(v) for v in variants]})
-    trained, reused = [], []
-    bar = tqdm(jobs, desc=sweep, disable=not progress)
+                                        'report_only': report_only, 'variants': [asdict(v) for v in variants]})
+    trained, reused, missing = [], [], []
+    bar = tqdm(jobs, desc=sweep, disable=not progress or report_only)
     for s, v in bar:
         cfg = variant_config(base, v, s, out)
         rd = run_path(cfg)
         if is_finished(rd): reused.append(f'{v.name}/seed{s}'); continue
+        if report_only: missing.append(f'{v.name}/seed{s}'); continue
         bar.set_postfix_str(f'{v.name} seed {s}')
         if rd.exists(): shutil.rmtree(rd)                # interrupted earlier: start this run afresh
         if v.pretrain_from: cfg.pretrained = str(run_path(variant_config(base, next(u for u in variants if u.name == v.pretrain_from), s, out)))
@@ -141,8 +143,9 @@ def run_sweep(sweep: str, base: TrainConfig, variants, seeds=(42,), out='ablate'
         trained.append(f'{v.name}/seed{s}')
         write_csv(out / f'{sweep}.csv', collect_results(sweep, variants, seeds, out, base))
     res = collect_results(sweep, variants, seeds, out, base)
+    if res.empty: raise ConfigError(f"{sweep}: no finished runs under {out} for seeds {seeds} (--report-only trains nothing)")
     write_csv(out / f'{sweep}.csv', res)
-    res.attrs.update(trained=trained, reused=reused)
+    res.attrs.update(trained=trained, reused=reused, missing=missing)
     return res
 
 # %% ../nbs/07_ablations.ipynb #db4f5c04
@@ -216,14 +219,15 @@ def plot_head_sweep(res: pd.DataFrame):
     "Fig. 6: NDCG@20 and HR@20 of SASRec and FAME w/o MoE over the number of heads."
     return plot_sweep(summarize(res), 'heads', ['SASRec', 'FAME w/o MoE'], title='Fig. 6: number of heads H', xlabel='heads H')
 
-def head_sweep(base: TrainConfig, heads=HEADS, seeds=(42,), out='ablate', data: SeqData = None, progress=True, command=None) -> pd.DataFrame:
+def head_sweep(base: TrainConfig, heads=HEADS, seeds=(42,), out='ablate', data: SeqData = None, progress=True, command=None,
+               report_only=False) -> pd.DataFrame:
     "Fig. 6: train SASRec and FAME w/o MoE for each H (resumable); writes `head_sweep.csv` and `head_sweep.png` to `out`."
     if not heads: raise ConfigError("--heads: give at least one number of heads")
-    res = run_sweep('head_sweep', base, head_sweep_variants(heads), seeds, out, data, progress, command)
+    res = run_sweep('head_sweep', base, head_sweep_variants(heads), seeds, out, data, progress, command, report_only)
     fig = plot_head_sweep(res); save_figure(fig, Path(out) / 'head_sweep.png'); plt.close(fig)
     return res
 
-# %% ../nbs/07_ablations.ipynb #81d27d42
+# %% ../nbs/07_ablations.ipynb #319a6455
 def best_setting(out, sweep: str, label: str, param: str, metric: str = 'NDCG@20', split: str = 'valid') -> int:
     "The value of `param` whose `label` runs have the best mean `split` `metric` in `out/<sweep>.csv`."
     p = Path(out) / f'{sweep}.csv'
@@ -249,15 +253,15 @@ def plot_expert_sweep(res: pd.DataFrame):
                       title=f"Fig. 7: experts per head N at H = {', '.join(map(str, H))}", xlabel='experts N')
 
 def expert_sweep(base: TrainConfig, experts=EXPERTS, heads='best', seeds=(42,), out='ablate', data: SeqData = None, progress=True,
-                 command=None) -> pd.DataFrame:
+                 command=None, report_only=False) -> pd.DataFrame:
     "Fig. 7: train FAME for each N at `heads` ('best': from the head sweep in `out`), resumable; writes `expert_sweep.csv/.png`."
     if not experts: raise ConfigError("--experts: give at least one number of experts")
     H = best_setting(out, 'head_sweep', 'FAME w/o MoE', 'heads') if heads == 'best' else int(heads)
-    res = run_sweep('expert_sweep', base, expert_sweep_variants(H, experts), seeds, out, data, progress, command)
+    res = run_sweep('expert_sweep', base, expert_sweep_variants(H, experts), seeds, out, data, progress, command, report_only)
     fig = plot_expert_sweep(res); save_figure(fig, Path(out) / 'expert_sweep.png'); plt.close(fig)
     return res
 
-# %% ../nbs/07_ablations.ipynb #5c704dbf
+# %% ../nbs/07_ablations.ipynb #674764ab
 FACET_PAIRS = ((1, 2), (1, 3), (2, 3))
 
 def table4_variants(facets, experts: int, pairs=FACET_PAIRS) -> list:
@@ -303,16 +307,16 @@ def plot_table4(res: pd.DataFrame):
     return fig
 
 def table4_sweep(base: TrainConfig, experts='best', pairs=FACET_PAIRS, seeds=(42,), out='ablate', data: SeqData = None,
-                 progress=True, command=None) -> pd.DataFrame:
+                 progress=True, command=None, report_only=False) -> pd.DataFrame:
     "Table 4: train SASRec, FAME, FAME+raw and FAME+ per facet pair (resumable); writes `table4.csv` and `table4.png`."
     data = data if data is not None else load_dataset(base.dataset, base.data_dir, base.min_count)
     if len(data.facets) < 2: raise ConfigError(f"table4: dataset {data.name} has {len(data.facets)} facet(s); FAME+ needs two")
     N = best_setting(out, 'expert_sweep', 'FAME', 'experts') if experts == 'best' else int(experts)
-    res = run_sweep('table4', base, table4_variants(data.facets, N, pairs), seeds, out, data, progress, command)
+    res = run_sweep('table4', base, table4_variants(data.facets, N, pairs), seeds, out, data, progress, command, report_only)
     fig = plot_table4(res); save_figure(fig, Path(out) / 'table4.png'); plt.close(fig)
     return res
 
-# %% ../nbs/07_ablations.ipynb #2ff35a48
+# %% ../nbs/07_ablations.ipynb #7a0bb004
 def facet_embeddings(data: SeqData, cfg: TrainConfig = None, progress=True) -> tuple:
     "(raw text embeddings [n_items, D_T], facet subspaces [n_items, H, d/H], facet names) as FAME+ pre-training makes them."
     from fame_nb.text import encode_texts
@@ -360,7 +364,7 @@ def tsne_figure(X_raw, Z_facet, labels, facet: str = 'facet 1', dataset: str = '
     fig.tight_layout()
     return fig
 
-# %% ../nbs/07_ablations.ipynb #c76ce3ee
+# %% ../nbs/07_ablations.ipynb #1a5db733
 def tsne_experiment(base: TrainConfig, out='ablate', data: SeqData = None, top: int = 10, progress=True, command=None) -> pd.DataFrame:
     "Fig. 8 for `base`'s facets (`--facets`, else the first `--heads`): writes `tsne.png` and `tsne.csv` (nearest-neighbour class agreement per space)."
     data = data if data is not None else load_dataset(base.dataset, base.data_dir, base.min_count)
@@ -380,7 +384,7 @@ def tsne_experiment(base: TrainConfig, out='ablate', data: SeqData = None, top: 
     save_figure(fig, out / 'tsne.png'); plt.close(fig)
     return res
 
-# %% ../nbs/07_ablations.ipynb #71e897aa
+# %% ../nbs/07_ablations.ipynb #eea5f80d
 def load_run(run_dir, data: SeqData = None) -> tuple:
     "(model, config, data) of a finished run folder: rebuilds the architecture from `config.json`, loads `model.safetensors`."
     rd = Path(run_dir).expanduser()
@@ -403,7 +407,7 @@ def user_index(data: SeqData, user) -> int:
     if not len(hit): raise DataError(f"--user {user}: no such user in {data.name} ({data.n_users:,} users, raw ids such as {', '.join(ids[:3])})")
     return int(hit[0])
 
-# %% ../nbs/07_ablations.ipynb #28b7ac56
+# %% ../nbs/07_ablations.ipynb #98f696f5
 @torch.no_grad()
 def case_study(model: FAME, data: SeqData, user: int, k: int = 20, exclude_history: bool = True, max_len: int = None) -> dict:
     "Fig. 9 for user index `user`: history, per-head top-k, gate, FAME's top-k, equal-gate top-k and the held-out test item."
@@ -447,7 +451,7 @@ def format_case(case: dict, data: SeqData, width: int = 28, n_history: int = 20)
              case_table(case, data, width).to_string()]
     return '\n'.join(lines)
 
-# %% ../nbs/07_ablations.ipynb #98f696f5
+# %% ../nbs/07_ablations.ipynb #8363fae9
 @torch.no_grad()
 def gate_table(model: FAME, data: SeqData, split: str = 'test', batch_size: int = 512, max_len: int = None) -> pd.DataFrame:
     "Per user: raw id, gate value of each head at the last position of the `split` input, and the dominant head (0-based)."
@@ -484,12 +488,12 @@ def head_facet_alignment(dominant, true_facet, facet_names=None) -> dict:
     return {'share': C[rows, cols].sum() / max(len(d), 1), 'identity_share': float(np.mean(d == f)),
             'matching': {f'head {r + 1}': names[c] for r, c in zip(rows, cols)}, 'confusion': conf}
 
-# %% ../nbs/07_ablations.ipynb #7ed7f644
+# %% ../nbs/07_ablations.ipynb #d0ad9ead
 def show_case(case: dict, data: SeqData, width: int = 28):
     "`case_table` styled for a notebook: the held-out test item highlighted wherever it appears."
     return case_table(case, data, width).style.map(lambda v: 'background-color: #ffd54f; font-weight: bold' if str(v).startswith('* ') else '')
 
-# %% ../nbs/07_ablations.ipynb #234008e9
+# %% ../nbs/07_ablations.ipynb #cc8c215a
 @torch.no_grad()
 def head_hits(model: FAME, data: SeqData, k: int = 20, split: str = 'test', exclude_history: bool = True,
               batch_size: int = 512, max_len: int = None) -> pd.DataFrame:
@@ -522,7 +526,7 @@ def hit_summary(hits: pd.DataFrame) -> dict:
     return {'HR': hits[lists].mean().to_dict(), 'only FAME': int((hits['FAME'] & ~hits['equal gate']).sum()),
             'only equal gate': int((~hits['FAME'] & hits['equal gate']).sum()), 'users': len(hits)}
 
-# %% ../nbs/07_ablations.ipynb #dab66e83
+# %% ../nbs/07_ablations.ipynb #1d84addb
 def show_result(folder, sweep: str, split: str = 'test'):
     "Display a sweep's saved figure and its summary table from `folder`, or say that the results are pending."
     from IPython.display import display, Image, Markdown
