@@ -30,7 +30,7 @@ __all__ = ['UNUSED_OPTIONS', 'METRICS', 'PALETTE', 'HEADS', 'EXPERTS', 'FACET_PA
            'gate_table', 'head_dominance', 'head_facet_alignment', 'show_case', 'head_hits', 'hit_summary',
            'show_result']
 
-# %% ../nbs/07_ablations.ipynb #cbb4f74f
+# %% ../nbs/07_ablations.ipynb #c10ba036
 @dataclass
 class Variant:
     "One configuration of a sweep: `name` (its folder), `label` (tables and plots), `options` it sets on the base `TrainConfig`, and the variant whose SASRec it reuses."
@@ -52,7 +52,7 @@ def is_finished(run_dir) -> bool:
     "A run is finished when its `metrics.json` exists (it is written last, atomically)."
     return (Path(run_dir) / 'metrics.json').is_file()
 
-# %% ../nbs/07_ablations.ipynb #4e2959f9
+# %% ../nbs/07_ablations.ipynb #ec768850
 _NOT_COMPARED = {'out', 'pretrained', 'data_dir', 'device', 'eval_batch_size'}
 _FAME_OPTIONS = {'experts', 'expert_init', 'item_proj_init', 'finetune_lr'}
 _SUPCON_OPTIONS = {'facets', 'P', 'K', 'tau', 'supcon_epochs'}
@@ -69,7 +69,7 @@ def config_mismatch(run_dir, cfg: TrainConfig):
         if old[k] != v: return k, old[k], v
     return None
 
-# %% ../nbs/07_ablations.ipynb #667a8d50
+# %% ../nbs/07_ablations.ipynb #f009d1e1
 METRICS = ('HR@5', 'HR@10', 'HR@20', 'NDCG@5', 'NDCG@10', 'NDCG@20')
 
 def _check_variants(base: TrainConfig, variants, out, data: SeqData):
@@ -108,7 +108,7 @@ def collect_results(sweep: str, variants, seeds, out, base: TrainConfig) -> pd.D
             'train_seconds', 'split', 'metric', 'value']
     return pd.DataFrame(rows, columns=cols)
 
-# %% ../nbs/07_ablations.ipynb #f009d1e1
+# %% ../nbs/07_ablations.ipynb #14d48c54
 def run_sweep(sweep: str, base: TrainConfig, variants, seeds=(42,), out='ablate', data: SeqData = None, progress=True,
               command: str = None, report_only: bool = False) -> pd.DataFrame:
     "Train every variant x seed that has no finished run under `out` (resumable), write `out/<sweep>.csv`; returns the tidy results."
@@ -148,7 +148,7 @@ def run_sweep(sweep: str, base: TrainConfig, variants, seeds=(42,), out='ablate'
     res.attrs.update(trained=trained, reused=reused, missing=missing)
     return res
 
-# %% ../nbs/07_ablations.ipynb #db4f5c04
+# %% ../nbs/07_ablations.ipynb #83acad03
 def summarize(res: pd.DataFrame, split: str = 'test', metrics=('HR@20', 'NDCG@20')) -> pd.DataFrame:
     "Mean, std and number of seeds per dataset, variant and metric of the tidy results `res`."
     keys = ['dataset', 'variant', 'label', 'model', 'heads', 'experts', 'facets', 'metric']
@@ -165,7 +165,7 @@ def format_table(summary: pd.DataFrame, index='metric', columns='label', digits=
     cap = f"mean ± std over {n[0]} seeds" if n == [n[0]] and n[0] > 1 else f"one seed (no std)" if n == [1] else f"mean ± std over {n[0]}–{n[-1]} seeds (cells differ; see n_seeds)"
     return t, cap
 
-# %% ../nbs/07_ablations.ipynb #f74d53f5
+# %% ../nbs/07_ablations.ipynb #3afbcbc7
 PALETTE = {'SASRec': '#1f77b4', 'FAME w/o MoE': '#ff7f0e', 'FAME': '#2ca02c'}
 
 def plot_sweep(summary: pd.DataFrame, x: str, labels, refs: dict = None, metrics=('NDCG@20', 'HR@20'), title: str = None,
@@ -203,7 +203,7 @@ def save_figure(fig, path):
     atomic_write(path, lambda t: fig.savefig(t, format='png', dpi=120, bbox_inches='tight'))
     return Path(path)
 
-# %% ../nbs/07_ablations.ipynb #0aa2a26f
+# %% ../nbs/07_ablations.ipynb #c37ea9f9
 HEADS = (1, 2, 4, 8, 16)
 EXPERTS = (2, 4, 8, 16, 32)
 
@@ -227,7 +227,7 @@ def head_sweep(base: TrainConfig, heads=HEADS, seeds=(42,), out='ablate', data: 
     fig = plot_head_sweep(res); save_figure(fig, Path(out) / 'head_sweep.png'); plt.close(fig)
     return res
 
-# %% ../nbs/07_ablations.ipynb #319a6455
+# %% ../nbs/07_ablations.ipynb #a2bbe215
 def best_setting(out, sweep: str, label: str, param: str, metric: str = 'NDCG@20', split: str = 'valid') -> int:
     "The value of `param` whose `label` runs have the best mean `split` `metric` in `out/<sweep>.csv`."
     p = Path(out) / f'{sweep}.csv'
@@ -261,7 +261,7 @@ def expert_sweep(base: TrainConfig, experts=EXPERTS, heads='best', seeds=(42,), 
     fig = plot_expert_sweep(res); save_figure(fig, Path(out) / 'expert_sweep.png'); plt.close(fig)
     return res
 
-# %% ../nbs/07_ablations.ipynb #674764ab
+# %% ../nbs/07_ablations.ipynb #a89b3e1a
 FACET_PAIRS = ((1, 2), (1, 3), (2, 3))
 
 def table4_variants(facets, experts: int, pairs=FACET_PAIRS) -> list:
@@ -316,7 +316,7 @@ def table4_sweep(base: TrainConfig, experts='best', pairs=FACET_PAIRS, seeds=(42
     fig = plot_table4(res); save_figure(fig, Path(out) / 'table4.png'); plt.close(fig)
     return res
 
-# %% ../nbs/07_ablations.ipynb #7a0bb004
+# %% ../nbs/07_ablations.ipynb #1a5db733
 def facet_embeddings(data: SeqData, cfg: TrainConfig = None, progress=True) -> tuple:
     "(raw text embeddings [n_items, D_T], facet subspaces [n_items, H, d/H], facet names) as FAME+ pre-training makes them."
     from fame_nb.text import encode_texts
@@ -364,7 +364,7 @@ def tsne_figure(X_raw, Z_facet, labels, facet: str = 'facet 1', dataset: str = '
     fig.tight_layout()
     return fig
 
-# %% ../nbs/07_ablations.ipynb #1a5db733
+# %% ../nbs/07_ablations.ipynb #7c1d425b
 def tsne_experiment(base: TrainConfig, out='ablate', data: SeqData = None, top: int = 10, progress=True, command=None) -> pd.DataFrame:
     "Fig. 8 for `base`'s facets (`--facets`, else the first `--heads`): writes `tsne.png` and `tsne.csv` (nearest-neighbour class agreement per space)."
     data = data if data is not None else load_dataset(base.dataset, base.data_dir, base.min_count)
@@ -384,7 +384,7 @@ def tsne_experiment(base: TrainConfig, out='ablate', data: SeqData = None, top: 
     save_figure(fig, out / 'tsne.png'); plt.close(fig)
     return res
 
-# %% ../nbs/07_ablations.ipynb #eea5f80d
+# %% ../nbs/07_ablations.ipynb #98f696f5
 def load_run(run_dir, data: SeqData = None) -> tuple:
     "(model, config, data) of a finished run folder: rebuilds the architecture from `config.json`, loads `model.safetensors`."
     rd = Path(run_dir).expanduser()
@@ -407,7 +407,7 @@ def user_index(data: SeqData, user) -> int:
     if not len(hit): raise DataError(f"--user {user}: no such user in {data.name} ({data.n_users:,} users, raw ids such as {', '.join(ids[:3])})")
     return int(hit[0])
 
-# %% ../nbs/07_ablations.ipynb #98f696f5
+# %% ../nbs/07_ablations.ipynb #ce4a733e
 @torch.no_grad()
 def case_study(model: FAME, data: SeqData, user: int, k: int = 20, exclude_history: bool = True, max_len: int = None) -> dict:
     "Fig. 9 for user index `user`: history, per-head top-k, gate, FAME's top-k, equal-gate top-k and the held-out test item."
@@ -451,18 +451,23 @@ def format_case(case: dict, data: SeqData, width: int = 28, n_history: int = 20)
              case_table(case, data, width).to_string()]
     return '\n'.join(lines)
 
-# %% ../nbs/07_ablations.ipynb #8363fae9
+# %% ../nbs/07_ablations.ipynb #e5ad4918
+def _user_batches(model: FAME, data: SeqData, split: str, batch_size: int, max_len: int = None):
+    "Yield (histories, targets, left-padded input on the model's device) of the `split` users in batches; `model` in eval mode meanwhile."
+    hist, tgt = split_inputs(data, split)
+    dev, was = next(model.parameters()).device, model.training
+    model.eval()
+    try:
+        for i in range(0, len(hist), batch_size):
+            h = hist[i:i + batch_size]
+            yield h, torch.from_numpy(tgt[i:i + batch_size]), pad_left(h, max_len or model.max_len).to(dev)
+    finally: model.train(was)
+
 @torch.no_grad()
 def gate_table(model: FAME, data: SeqData, split: str = 'test', batch_size: int = 512, max_len: int = None) -> pd.DataFrame:
     "Per user: raw id, gate value of each head at the last position of the `split` input, and the dominant head (0-based)."
     if not isinstance(model, FAME): raise ConfigError("gate statistics: the model is not a FAME model (it has no gate)")
-    hist, _ = split_inputs(data, split)
-    dev, was = next(model.parameters()).device, model.training
-    model.eval(); gs = []
-    for i in range(0, len(hist), batch_size):
-        gs.append(model.heads_and_gate(pad_left(hist[i:i + batch_size], max_len or model.max_len).to(dev))[1][:, -1].float().cpu())
-    model.train(was)
-    G = torch.cat(gs).numpy()
+    G = torch.cat([model.heads_and_gate(x)[1][:, -1].float().cpu() for _, _, x in _user_batches(model, data, split, batch_size, max_len)]).numpy()
     df = pd.DataFrame(G, columns=[f'gate_{h + 1}' for h in range(G.shape[1])])
     df.insert(0, 'user', data.user_ids)
     df['dominant'] = G.argmax(1)
@@ -488,24 +493,21 @@ def head_facet_alignment(dominant, true_facet, facet_names=None) -> dict:
     return {'share': C[rows, cols].sum() / max(len(d), 1), 'identity_share': float(np.mean(d == f)),
             'matching': {f'head {r + 1}': names[c] for r, c in zip(rows, cols)}, 'confusion': conf}
 
-# %% ../nbs/07_ablations.ipynb #d0ad9ead
+# %% ../nbs/07_ablations.ipynb #306bd871
 def show_case(case: dict, data: SeqData, width: int = 28):
     "`case_table` styled for a notebook: the held-out test item highlighted wherever it appears."
     return case_table(case, data, width).style.map(lambda v: 'background-color: #ffd54f; font-weight: bold' if str(v).startswith('* ') else '')
 
-# %% ../nbs/07_ablations.ipynb #cc8c215a
+# %% ../nbs/07_ablations.ipynb #dab66e83
 @torch.no_grad()
 def head_hits(model: FAME, data: SeqData, k: int = 20, split: str = 'test', exclude_history: bool = True,
               batch_size: int = 512, max_len: int = None) -> pd.DataFrame:
     "Per user: is the `split` item in the top-k of FAME, of the equal-gate concatenation, and of each head alone?"
     from fame_nb.metrics import exclude_items, ranks_of
     if not isinstance(model, FAME): raise ConfigError("head hits: the model is not a FAME model (it has no facet heads)")
-    hist, tgt = split_inputs(data, split)
-    dev, was = next(model.parameters()).device, model.training
-    model.eval(); out = []
-    for i in range(0, len(hist), batch_size):
-        h, t = hist[i:i + batch_size], torch.from_numpy(tgt[i:i + batch_size])
-        ex = model.explain(pad_left(h, max_len or model.max_len).to(dev))
+    out = []
+    for h, t, x in _user_batches(model, data, split, batch_size, max_len):
+        ex = model.explain(x)
         heads = ex['head_scores'].float().cpu()
         lists = {'FAME': ex['scores'].float().cpu(), 'equal gate': heads.mean(1), **{f'head {j + 1}': heads[:, j] for j in range(heads.shape[1])}}
         cols = {}
@@ -515,7 +517,6 @@ def head_hits(model: FAME, data: SeqData, k: int = 20, split: str = 'test', excl
             else: sc[:, 0] = float('-inf')
             cols[name] = (ranks_of(sc, t) < k).numpy()
         out.append(pd.DataFrame(cols))
-    model.train(was)
     df = pd.concat(out, ignore_index=True)
     df.insert(0, 'user', data.user_ids)
     return df
@@ -526,7 +527,7 @@ def hit_summary(hits: pd.DataFrame) -> dict:
     return {'HR': hits[lists].mean().to_dict(), 'only FAME': int((hits['FAME'] & ~hits['equal gate']).sum()),
             'only equal gate': int((~hits['FAME'] & hits['equal gate']).sum()), 'users': len(hits)}
 
-# %% ../nbs/07_ablations.ipynb #1d84addb
+# %% ../nbs/07_ablations.ipynb #49cce73f
 def show_result(folder, sweep: str, split: str = 'test'):
     "Display a sweep's saved figure and its summary table from `folder`, or say that the results are pending."
     from IPython.display import display, Image, Markdown
