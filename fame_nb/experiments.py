@@ -143,7 +143,7 @@ def run_sweep(sweep: str, base: TrainConfig, variants, seeds=(42,), out='ablate'
         trained.append(f'{v.name}/seed{s}')
         write_csv(out / f'{sweep}.csv', collect_results(sweep, variants, seeds, out, base))
     res = collect_results(sweep, variants, seeds, out, base)
-    if res.empty: raise ConfigError(f"{sweep}: no finished runs under {out} for seeds {seeds} (--report-only trains nothing)")
+    if report_only and res.empty: raise ConfigError(f"{sweep}: no finished runs under {out} for seeds {seeds} (--report-only trains nothing)")
     write_csv(out / f'{sweep}.csv', res)
     res.attrs.update(trained=trained, reused=reused, missing=missing)
     return res
@@ -294,10 +294,10 @@ def plot_table4(res: pd.DataFrame):
         for j, ds in enumerate(datasets):
             d = s[(s.dataset == ds) & (s.metric == m)].set_index('label')
             d = d.loc[[c for c in TABLE4_ORDER if c in d.index] + [c for c in d.index if c not in TABLE4_ORDER]]
-            ax = axes[i, j]                                  # dots, not bars: the axis does not start at 0
+            ax, colours = axes[i, j], sns.color_palette('deep', len(d))   # dots, not bars: the axis does not start at 0
             for k, (lab, r) in enumerate(d.iterrows()):
                 ax.errorbar([k], [r['mean']], yerr=[r['std']] if r['n_seeds'] > 1 else None, fmt='o', ms=7, capsize=4,
-                            color=sns.color_palette('deep', len(d))[k])
+                            color=colours[k])
             ax.set_xlim(-0.6, len(d) - 0.4)
             ax.set_xticks(range(len(d))); ax.set_xticklabels(d.index, rotation=30, ha='right'); ax.set_ylabel(m)
             ax.set_title(f"{ds}", fontsize=9)
