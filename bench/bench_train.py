@@ -11,17 +11,18 @@ one run on one machine; absolute times depend on the machine and its load.
 import argparse, statistics, time
 import torch
 from fame_nb.data import load_dataset, train_seqs
-from fame_nb.train import TrainConfig, make_windows, ce_loss, sasrec_of, fame_of, set_seed, get_device
+from fame_nb.train import make_config, make_windows, ce_loss, build_model, get_device
 
 def variants(experts):
     "Models to compare: SASRec, FAME w/o MoE (N=1), FAME with N experts."
     return [('sasrec', 1), ('fame', 1), ('fame', experts)]
 
 def build(cfg, data, model, experts):
-    import dataclasses
-    c = dataclasses.replace(cfg, model=model, experts=experts)
-    set_seed(cfg.seed)
-    return (sasrec_of if model == 'sasrec' else fame_of)(c, data)
+    return build_model(cfg.replace(model=model, **({'experts': experts} if model != 'sasrec' else {})), data)
+
+def step_loss(model, x, y):
+    "The training loss of one batch, as the training loop computes it."
+    return model.train_loss(x, y, ce_loss)['loss']
 
 def batches(cfg, data, steps):
     X, Y = make_windows(train_seqs(data), cfg.max_len, cfg.stride)
@@ -38,7 +39,7 @@ def time_steps(model, bs, dev, warmup=3):
         x, y = x.to(dev), y.to(dev)
         if dev.type == 'cuda': torch.cuda.synchronize()
         t0 = time.perf_counter()
-        loss = ce_loss(model, x, y); opt.zero_grad(); loss.backward(); opt.step()
+        loss = step_loss(model, x, y); opt.zero_grad(); loss.backward(); opt.step()
         if dev.type == 'cuda': torch.cuda.synchronize()
         if j >= warmup: times.append(time.perf_counter() - t0)
     return statistics.median(times), float(sum(int((y > 0).sum()) for _, y in bs[warmup:]) / len(times))
@@ -49,12 +50,12 @@ def step_memory(model, bs, dev):
     x, y = bs[0][0].to(dev), bs[0][1].to(dev)
     if dev.type == 'cuda':
         torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats(); base = torch.cuda.memory_allocated()
-        ce_loss(model, x, y).backward(); torch.cuda.synchronize()
+        step_loss(model, x, y).backward(); torch.cuda.synchronize()
         return torch.cuda.max_memory_allocated() - base
     seen = {}
     def pack(t):
         st = t.untyped_storage(); seen[st.data_ptr()] = st.nbytes(); return t
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t): loss = ce_loss(model, x, y)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t): loss = step_loss(model, x, y)
     loss.backward()
     return sum(seen.values())
 
@@ -68,7 +69,7 @@ def main():
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch default)')
     args = p.parse_args()
     if args.threads: torch.set_num_threads(args.threads)
-    cfg = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, dim=args.dim, heads=args.heads, layers=args.layers,
+    cfg = make_config('sasrec', dataset=args.dataset, data_dir=args.data_dir, dim=args.dim, heads=args.heads, layers=args.layers,
                       batch_size=args.batch_size, max_len=args.max_len, device=args.device, dropout=0.2)
     data = load_dataset(args.dataset, args.data_dir)
     dev = get_device(args.device)

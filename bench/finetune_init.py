@@ -19,7 +19,7 @@ import torch
 from fame_nb.data import load_dataset
 from fame_nb.metrics import evaluate
 from fame_nb.model import fame_from_sasrec
-from fame_nb.train import TrainConfig, fit, load_pretrained_sasrec
+from fame_nb.train import config_from_dict, fit, load_pretrained_sasrec
 
 def warm(fame, sas, variant: str):
     "Apply the warm-start parts named in `variant` ('default' or '+'-joined 'ffn0', 'gate0', 'ln') to `fame`, in place."
@@ -46,8 +46,8 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     rec = json.load(open(f'{a.pretrained}/config.json'))
-    cfg = TrainConfig(**{k: v for k, v in rec.items() if k in TrainConfig.__dataclass_fields__})
-    cfg.model, cfg.experts, cfg.seed, cfg.epochs, cfg.data_dir = 'fame', a.experts, a.seed, a.epochs, a.data_dir or cfg.data_dir
+    cfg = config_from_dict(rec)
+    cfg = cfg.replace(model='fame', experts=a.experts, seed=a.seed, epochs=a.epochs, data_dir=a.data_dir or cfg.data_dir)
     data = load_dataset(cfg.dataset, cfg.data_dir, cfg.min_count)
     sas = load_pretrained_sasrec(cfg, data, a.pretrained)
     ex = not cfg.keep_history
@@ -55,7 +55,7 @@ def main():
     for v in a.variants:
         fame = warm(fame_from_sasrec(sas, cfg.experts, cfg.expert_init, cfg.item_proj_init, seed=cfg.seed), sas, v)
         v0 = evaluate(fame.eval(), data, 'valid', exclude_history=ex)['NDCG@10']
-        fame, h = fit(fame, data, copy.copy(cfg), progress=False, stage='finetune', lr=cfg.finetune_lr)
+        fame, h = fit(fame, data, cfg.replace(), progress=False, stage='finetune', lr=cfg.finetune_lr)
         t = evaluate(fame.eval(), data, 'test', exclude_history=ex)
         b = int(h['valid_NDCG@10'].idxmax())
         print(f"{v}: valid NDCG@10 at start {v0:.4f}, per epoch {h['valid_NDCG@10'].round(4).tolist()}")

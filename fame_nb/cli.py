@@ -8,13 +8,13 @@ import argparse, dataclasses, sys, time
 import pandas as pd
 from fastcore.docments import docments
 from .data import DataError, DATASETS
-from .train import TrainConfig, ConfigError, MODELS, train_run
+from .train import TrainConfig, ConfigError, MODELS, train_run, make_config, protocol
 from .text import EncoderLoadError
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'Parser', 'add_config_options', 'config_from_args', 'metrics_table', 'cmd_train', 'add_data_command',
-           'cmd_data', 'add_ablate_command', 'cmd_ablate', 'add_recommend_command', 'cmd_recommend', 'make_parser',
-           'main']
+__all__ = ['USER_ERRORS', 'Parser', 'option_docs', 'add_config_options', 'given_options', 'config_from_args', 'metrics_table',
+           'models_help', 'add_train_command', 'cmd_train', 'add_data_command', 'cmd_data', 'add_ablate_command',
+           'cmd_ablate', 'add_recommend_command', 'cmd_recommend', 'make_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #53ad5a47
 class Parser(argparse.ArgumentParser):
@@ -27,32 +27,66 @@ USER_ERRORS = (DataError, ConfigError, EncoderLoadError)
 # %% ../nbs/08_cli.ipynb #f27ae089
 _TYPES = {'int': int, 'float': float, 'str': str, 'bool': bool}
 
-def add_config_options(p: argparse.ArgumentParser, cls=TrainConfig, skip=()):
-    "Add one `--option` per dataclass field of `cls`, typed from its annotation, documented by its comment."
-    docs = docments(cls)
+def option_docs(cls) -> dict:
+    "Each field's comment, from `cls` and the dataclasses it extends."
+    docs = {}
+    for c in reversed([c for c in cls.__mro__ if dataclasses.is_dataclass(c)]): docs.update({k: v for k, v in docments(c).items() if v})
+    return docs
+
+def add_config_options(p: argparse.ArgumentParser, cls=TrainConfig, skip=(), title: str = None):
+    "Add one `--option` per dataclass field of `cls` (in a group `title`), typed from its annotation, documented by its comment."
+    docs, g = option_docs(cls), (p.add_argument_group(title) if title else p)
     for f in dataclasses.fields(cls):
-        if f.name in skip: continue
+        if f.name in skip or f.name == 'options': continue
         flag, typ = '--' + f.name.replace('_', '-'), _TYPES[str(f.type).split('|')[0].strip()]
         extra = {'choices': list(MODELS)} if f.name == 'model' else {}
-        if typ is bool: p.add_argument(flag, action='store_true', help=docs.get(f.name))
-        else: p.add_argument(flag, type=typ, default=f.default, metavar=f.name.upper(),
-                             help=f"{docs.get(f.name)} (default: {f.default})", **extra)
+        if typ is bool: g.add_argument(flag, action='store_true', default=argparse.SUPPRESS, help=docs.get(f.name))
+        else: g.add_argument(flag, type=typ, default=argparse.SUPPRESS, metavar=f.name.upper(),
+                             help=docs.get(f.name) + ('' if f.default is None else f" (default: {f.default})"), **extra)
 
-def config_from_args(args, cls=TrainConfig):
-    "Build a `cls` from parsed arguments."
-    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)})
+def given_options(args, *classes) -> dict:
+    "The options of `classes` that were given on the command line (the others keep their dataclass defaults)."
+    names = {f.name for c in classes for f in dataclasses.fields(c)} - {'options'}
+    return {k: v for k, v in vars(args).items() if k in names}
+
+def config_from_args(args, model: str = None) -> TrainConfig:
+    "The `TrainConfig` of parsed `train` arguments: shared options and the model's own, each default where not given."
+    kw = given_options(args, TrainConfig, MODELS[getattr(args, 'model', model or 'sasrec')].options)
+    return make_config(kw.pop('model', model or 'sasrec'), **kw)
 
 # %% ../nbs/08_cli.ipynb #e27ecc5e
 def metrics_table(metrics: dict) -> str:
     "Metrics as a small table: one row per split, HR@k and NDCG@k columns."
-    return pd.DataFrame(metrics).T.to_string(float_format=lambda v: f'{v:.4f}')
+    return pd.DataFrame({k: v for k, v in metrics.items() if k in ('valid', 'test')}).T.to_string(float_format=lambda v: f'{v:.4f}')
+
+def models_help() -> str:
+    "One line per registered model."
+    return '; '.join(f"{n}: {s.help}" for n, s in MODELS.items())
+
+def add_train_command(sub, model: str = 'sasrec'):
+    "Add the `train` sub-command with the shared options and `model`'s own."
+    t = sub.add_parser('train', help='train and evaluate one model on one dataset',
+                       description='Train one model with early stopping on validation NDCG@10, then evaluate it by full ranking '
+                                   '(leave-one-out; HR/NDCG@5/10/20). Writes config.json, status.json, history.csv, model.safetensors '
+                                   f'and metrics.json to a new folder under --out. Models: {models_help()}. '
+                                   f'Datasets: {", ".join(DATASETS)}, or a path to an S3-Rec <Name>.txt file. '
+                                   f'Options below are those of --model {model}; fame-nb train --model NAME --help shows NAME\'s.')
+    add_config_options(t, TrainConfig, title='shared options (every model)')
+    add_config_options(t, MODELS[model].options, title=f'{model} options')
+    t.add_argument('--resume', metavar='RUN', default=None, help='continue this killed or interrupted run from its last checkpoint (no other options)')
+    t.add_argument('--quiet', action='store_true', help='no progress bar')
+    t.set_defaults(func=cmd_train)
 
 def cmd_train(args):
-    "Train and evaluate one model; print its metrics and the run directory."
-    cfg = config_from_args(args)
-    run_dir, metrics, _, secs = train_run(cfg, progress=not args.quiet)
+    "Train and evaluate one model (or resume one); print its metrics and the run directory."
+    if args.resume:
+        other = [k for k in given_options(args, TrainConfig, *(s.options for s in MODELS.values()))]
+        if other: raise ConfigError(f"--resume takes no other options (the run's config.json has them), got --{other[0].replace('_', '-')}")
+        run_dir, metrics, _, secs = train_run(None, resume=args.resume, progress=not args.quiet)
+    else: run_dir, metrics, _, secs = train_run(config_from_args(args), progress=not args.quiet)
     print(metrics_table(metrics))
-    print(f"history items {'kept' if cfg.keep_history else 'excluded'} from the ranking; {secs:.0f} s; run written to {run_dir}")
+    p = metrics['protocol']
+    print(f"{p['ranking']} ranking, history items {p['history_items']}, ties {p['ties']}; {secs:.0f} s; run written to {run_dir}")
 
 # %% ../nbs/08_cli.ipynb #876c1b1a
 def add_data_command(sub):
@@ -126,7 +160,9 @@ def add_ablate_command(sub):
     a.add_argument('--top', type=int, default=10, metavar='C', help='tsne: colour the C largest classes of facet 1 (default: 10)')
     a.add_argument('--report-only', action='store_true',
                    help='heads/experts/table4: train nothing; summarise the finished runs of --seeds and list the missing ones')
-    add_config_options(a, skip=('model', 'heads', 'experts', 'seed', 'pretrained', 'out'))
+    from fame_nb.train import FAMEPlusOptions
+    add_config_options(a, TrainConfig, skip=('model', 'seed', 'out'), title='shared training options')
+    add_config_options(a, FAMEPlusOptions, skip=('heads', 'experts', 'pretrained'), title='FAME / FAME+ options (every variant)')
     a.add_argument('--out', default=None, metavar='DIR', help='output folder (default: ablate/<dataset>); experiments sharing it share runs')
     a.add_argument('--quiet', action='store_true', help='no progress bars')
     a.set_defaults(func=cmd_ablate)
@@ -136,7 +172,8 @@ def cmd_ablate(args):
     import shlex
     from pathlib import Path
     from fame_nb import experiments as E
-    cfg, x = config_from_args(args), args.experiment
+    from fame_nb.train import FAMEPlusOptions
+    cfg, x = make_config('fame+', **given_options(args, TrainConfig, FAMEPlusOptions)), args.experiment
     ds = Path(cfg.dataset).stem if cfg.dataset.endswith('.txt') else cfg.dataset
     out = args.out or str(Path('ablate') / ds)
     command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['ablate'] else None
@@ -216,27 +253,38 @@ def cmd_recommend(args):
     print(E.format_case(case, data))
 
 # %% ../nbs/08_cli.ipynb #d05124b5
-def make_parser() -> Parser:
-    "The `fame-nb` argument parser with its sub-commands."
-    p = Parser(prog='fame-nb', description='FAME / FAME+ for sequential recommendation: train, evaluate, reproduce the paper.')
+def make_parser(model: str = 'sasrec') -> Parser:
+    "The `fame-nb` argument parser with its sub-commands (`train` with the options of `model`)."
+    p = Parser(prog='fame-nb', description='FAME, FAME+ and their baselines for sequential recommendation: train, evaluate, reproduce the papers.')
     sub = p.add_subparsers(dest='command', required=True, parser_class=Parser, metavar='COMMAND')
-    t = sub.add_parser('train', help='train and evaluate one model on one dataset',
-                       description='Train one model with early stopping on validation NDCG@10, then evaluate it by full ranking '
-                                   '(leave-one-out; HR/NDCG@5/10/20). Writes config.json, history.csv, model.safetensors and '
-                                   f'metrics.json to a new folder under --out. Datasets: {", ".join(DATASETS)} or a path to an '
-                                   'S3-Rec <Name>.txt file.')
-    add_config_options(t)
-    t.add_argument('--quiet', action='store_true', help='no progress bar')
-    t.set_defaults(func=cmd_train)
+    add_train_command(sub, model if model in MODELS else 'sasrec')
     add_data_command(sub)
     add_ablate_command(sub)
     add_recommend_command(sub)
     return p
 
+def _model_of(argv) -> str:
+    "The value of `--model` in `argv` (`--model X` or `--model=X`), else 'sasrec'."
+    for i, a in enumerate(argv):
+        if a == '--model' and i + 1 < len(argv): return argv[i + 1]
+        if a.startswith('--model='): return a.split('=', 1)[1]
+    return 'sasrec'
+
+def _unknown(extra, model) -> str:
+    "The one-line error for unrecognised arguments: name the models an option belongs to."
+    flag = next((a.split('=')[0] for a in extra if a.startswith('--')), extra[0])
+    owners = [n for n, s in MODELS.items() if flag[2:].replace('-', '_') in {f.name for f in dataclasses.fields(s.options)}]
+    if owners: return f"{flag} is not an option of --model {model} (it is one of {', '.join(owners)})"
+    return f"unrecognized arguments: {' '.join(extra)}"
+
 # %% ../nbs/08_cli.ipynb #f5a6cffe
 def main(argv=None):
     "Entry point of the `fame-nb` command."
-    args = make_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    model = _model_of(argv)
+    p = make_parser(model)
+    args, extra = p.parse_known_args(argv)
+    if extra: p.exit(2, f"fame-nb: error: {_unknown(extra, model) if args.command == 'train' else 'unrecognized arguments: ' + ' '.join(extra)} (see fame-nb {args.command} --help)\n")
     try: args.func(args)
     except USER_ERRORS as e:
         print(f"fame-nb: error: {e}", file=sys.stderr); sys.exit(2)

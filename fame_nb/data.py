@@ -9,21 +9,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
+from .core import DataError, atomic_write, write_text, _default_mode
 
 # %% auto #0
 __all__ = ['DOWNLOAD_RECORD', 'DATASETS', 'ML_GENRES', 'TEMPLATE_VERSION', 'KG_FACETS', 'HETREC', 'ML_TEXT_CAST', 'AMAZON',
-           'AMAZON_URL', 'CACHE_FORMAT', 'DataError', 'SeqData', 'train_seqs', 'split_inputs', 'k_core_mask', 'k_core',
-           'build_seqdata', 'default_data_dir', 'processed_dir', 'atomic_write', 'download_and_extract',
-           'download_file', 'Source', 'DatasetSpec', 'register', 'find_dataset', 'read_int_table', 'ml_text',
-           'read_ml100k_items', 'read_recbole_atomic', 'most_prolific', 'add_kg_facets', 'load_ml100k', 'read_ratings',
-           'read_ml1m_movies', 'read_ml20m_movies', 'read_hetrec', 'add_hetrec_facets', 'load_ml1m', 'load_ml20m',
-           'read_seq_file', 'load_seq_file', 'read_amazon_reviews', 'read_amazon_meta', 'price_bins', 'amazon_text',
-           'amazon_files', 'load_amazon', 'synthetic_facet_world', 'save_seqdata', 'load_seqdata', 'cache_params',
-           'prepare_dataset', 'load_dataset', 'stats_table', 'facet_class_table', 'dataset_table']
-
-# %% ../nbs/00_data.ipynb #46abe0c0
-class DataError(ValueError):
-    "A user-facing problem with a dataset: its message is one line naming the file/option and what was expected."
+           'AMAZON_URL', 'CACHE_FORMAT', 'SeqData', 'train_seqs', 'split_inputs', 'k_core_mask', 'k_core',
+           'build_seqdata', 'default_data_dir', 'processed_dir', 'download_and_extract', 'download_file', 'Source',
+           'DatasetSpec', 'register', 'find_dataset', 'read_int_table', 'ml_text', 'read_ml100k_items',
+           'read_recbole_atomic', 'most_prolific', 'add_kg_facets', 'load_ml100k', 'read_ratings', 'read_ml1m_movies',
+           'read_ml20m_movies', 'read_hetrec', 'add_hetrec_facets', 'load_ml1m', 'load_ml20m', 'read_seq_file',
+           'load_seq_file', 'read_amazon_reviews', 'read_amazon_meta', 'price_bins', 'amazon_text', 'amazon_files',
+           'load_amazon', 'synthetic_facet_world', 'save_seqdata', 'load_seqdata', 'cache_params', 'prepare_dataset',
+           'load_dataset', 'stats_table', 'facet_class_table', 'dataset_table']
 
 # %% ../nbs/00_data.ipynb #619f3310
 @dataclass
@@ -172,23 +169,6 @@ def _md5(path, chunk=1 << 20):
         for b in iter(lambda: f.read(chunk), b''): h.update(b)
     return h.hexdigest()
 
-def _default_mode(path):
-    "Give a file made by `mkstemp` (mode 0600) the mode a plain `open(path, 'w')` would have given it (0666 minus the umask)."
-    mask = os.umask(0); os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-
-def atomic_write(path, write):
-    "Call `write(tmp_path)` on a temporary file next to `path`, then rename it into place (never a half-written `path`)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.part', dir=path.parent); os.close(fd)
-    try: write(tmp); _default_mode(tmp); os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.unlink(tmp)
-
-def _atomic_write_text(path, text: str):
-    "Write `text` to `path` atomically."
-    atomic_write(path, lambda t: Path(t).write_text(text))
-
 def _fetch(url: str, path: Path, timeout: float, progress: bool, desc: str):
     "Stream `url` into `path`; return (size, md5, sha256). A body shorter than its Content-Length raises `DataError`."
     import http.client
@@ -226,7 +206,7 @@ def _check_or_record(record, url, fname, size, sha):
         return
     rec[url] = {'file': fname, 'size': size, 'sha256': sha, 'first_download': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
                 'note': 'no published checksum: size and SHA-256 of the first successful download'}
-    _atomic_write_text(record, json.dumps(rec, indent=1, sort_keys=True) + '\n')
+    write_text(record, json.dumps(rec, indent=1, sort_keys=True) + '\n')
 
 def _check_gzip(path, url):
     "Decompress a gzip file end to end; a truncated or corrupt one raises `DataError`."

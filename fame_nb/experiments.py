@@ -18,17 +18,19 @@ from .data import SeqData, DataError, load_dataset, split_inputs
 from .metrics import pad_left, evaluate
 from .model import FAME
 from .train import (TrainConfig, ConfigError, MODELS, train_run, build_model, load_weights, write_json, write_csv,
+                           make_config, run_status, set_status, require_finished, read_json, resolve_paths, config_from_dict,
+                           check_same_data,
                            atomic_write, resolve_facets, get_device)
 
 # %% auto #0
-__all__ = ['UNUSED_OPTIONS', 'METRICS', 'PALETTE', 'HEADS', 'EXPERTS', 'FACET_PAIRS', 'TABLE4_ORDER', 'Variant', 'variant_config',
-           'run_path', 'is_finished', 'config_mismatch', 'run_record', 'collect_results', 'run_sweep', 'summarize',
-           'format_table', 'plot_sweep', 'save_figure', 'head_sweep_variants', 'plot_head_sweep', 'head_sweep',
-           'best_setting', 'expert_sweep_variants', 'plot_expert_sweep', 'expert_sweep', 'table4_variants', 'table4',
-           'plot_table4', 'table4_sweep', 'facet_embeddings', 'top_classes', 'class_separation', 'tsne_figure',
-           'tsne_experiment', 'load_run', 'user_index', 'case_study', 'item_label', 'case_table', 'format_case',
-           'gate_table', 'head_dominance', 'head_facet_alignment', 'show_case', 'head_hits', 'hit_summary',
-           'show_result']
+__all__ = ['METRICS', 'PALETTE', 'HEADS', 'EXPERTS', 'FACET_PAIRS', 'TABLE4_ORDER', 'Variant', 'variant_config', 'run_path',
+           'is_finished', 'flat_record', 'config_mismatch', 'run_record', 'run_lock', 'collect_results', 'run_sweep',
+           'summarize', 'format_table', 'plot_sweep', 'save_figure', 'head_sweep_variants', 'plot_head_sweep',
+           'head_sweep', 'best_setting', 'expert_sweep_variants', 'plot_expert_sweep', 'expert_sweep',
+           'table4_variants', 'table4', 'plot_table4', 'table4_sweep', 'facet_embeddings', 'top_classes',
+           'class_separation', 'tsne_figure', 'tsne_experiment', 'load_run', 'user_index', 'case_study', 'item_label',
+           'case_table', 'format_case', 'gate_table', 'head_dominance', 'head_facet_alignment', 'show_case',
+           'head_hits', 'hit_summary', 'show_result']
 
 # %% ../nbs/07_ablations.ipynb #c10ba036
 @dataclass
@@ -41,7 +43,9 @@ class Variant:
 
 def variant_config(base: TrainConfig, v: Variant, seed: int, out) -> TrainConfig:
     "The `TrainConfig` of variant `v` with `seed`, writing under `out/runs/<v.name>` (no pretrained path yet)."
-    return dataclasses.replace(base, **v.options, seed=seed, out=str(Path(out) / 'runs' / v.name), pretrained=None)
+    cfg = base.replace(**v.options, seed=seed, out=str(Path(out) / 'runs' / v.name))
+    if 'pretrained' in cfg.flat(): cfg.pretrained = None
+    return cfg
 
 def run_path(cfg: TrainConfig) -> Path:
     "The run directory `train_run` creates for `cfg` in an empty `cfg.out`: `<out>/<dataset>-<model>-seed<seed>`."
@@ -49,23 +53,21 @@ def run_path(cfg: TrainConfig) -> Path:
     return Path(cfg.out) / f'{ds}-{cfg.model}-seed{cfg.seed}'
 
 def is_finished(run_dir) -> bool:
-    "A run is finished when its `metrics.json` exists (it is written last, atomically)."
-    return (Path(run_dir) / 'metrics.json').is_file()
+    "A run is finished when its `status.json` says so (or, for runs of earlier versions, its `metrics.json` exists)."
+    return Path(run_dir).is_dir() and run_status(run_dir)['state'] == 'finished'
 
 # %% ../nbs/07_ablations.ipynb #ec768850
 _NOT_COMPARED = {'out', 'pretrained', 'data_dir', 'device', 'eval_batch_size'}
-_FAME_OPTIONS = {'experts', 'expert_init', 'item_proj_init', 'finetune_lr'}
-_SUPCON_OPTIONS = {'facets', 'P', 'K', 'tau', 'supcon_epochs'}
-_TEXT_OPTIONS = {'encoder', 'pooling', 'text_max_length'}
-UNUSED_OPTIONS = {'sasrec': _FAME_OPTIONS | _SUPCON_OPTIONS | _TEXT_OPTIONS, 'fame': _SUPCON_OPTIONS | _TEXT_OPTIONS,
-                  'fame+raw': _SUPCON_OPTIONS, 'fame+': set()}
+
+def flat_record(conf: dict) -> dict:
+    "The options of a recorded `config.json` in one flat dict (nested `options`, or the flat layout of earlier versions)."
+    return {**{k: v for k, v in conf.items() if k != 'options'}, **(conf.get('options') or {})}
 
 def config_mismatch(run_dir, cfg: TrainConfig):
     "The first option whose value in `run_dir/config.json` differs from `cfg`, as `(name, recorded, wanted)`, else None."
-    old = json.loads((Path(run_dir) / 'config.json').read_text())
-    skip = _NOT_COMPARED | UNUSED_OPTIONS.get(cfg.model, set())
-    for k, v in asdict(cfg).items():
-        if k in skip or k not in old or (k == 'facets' and v is None): continue
+    old = flat_record(read_json(Path(run_dir) / 'config.json'))
+    for k, v in cfg.flat().items():
+        if k in _NOT_COMPARED or k not in old or (k == 'facets' and v is None): continue
         if old[k] != v: return k, old[k], v
     return None
 
@@ -79,23 +81,35 @@ def _check_variants(base: TrainConfig, variants, out, data: SeqData):
     for v in variants:
         if v.pretrain_from is not None and v.pretrain_from not in names[:names.index(v.name)]:
             raise ConfigError(f"variant {v.name}: pretrain_from {v.pretrain_from!r} must be an earlier variant of the sweep")
-        bad = set(v.options) - {f.name for f in dataclasses.fields(TrainConfig)}
-        if bad: raise ConfigError(f"variant {v.name}: unknown option {sorted(bad)[0]!r}")
-        cfg = variant_config(base, v, base.seed, out).validate()
+        try: cfg = variant_config(base, v, base.seed, out)
+        except ConfigError as e: raise ConfigError(f"variant {v.name}: {e}") from None
         build_model(cfg, data)
-        if MODELS[cfg.model].check: MODELS[cfg.model].check(dataclasses.replace(cfg), data)
+        if MODELS[cfg.model].check: MODELS[cfg.model].check(cfg.replace(), data)
 
 def run_record(run_dir, v: Variant, sweep: str) -> list:
     "Tidy rows (one per split and metric) of a finished run."
-    cfg = json.loads((Path(run_dir) / 'config.json').read_text())
-    m = json.loads((Path(run_dir) / 'metrics.json').read_text())
+    cfg = flat_record(read_json(Path(run_dir) / 'config.json'))
+    m = read_json(Path(run_dir) / 'metrics.json')
     hist = pd.read_csv(Path(run_dir) / 'history.csv') if (Path(run_dir) / 'history.csv').is_file() else pd.DataFrame()
     fame = cfg['model'] != 'sasrec'
     info = {'dataset': cfg['dataset'], 'sweep': sweep, 'variant': v.name, 'label': v.label, 'model': cfg['model'],
-            'dim': cfg['dim'], 'heads': cfg['heads'], 'experts': cfg['experts'] if fame else np.nan,
+            'dim': cfg.get('dim'), 'heads': cfg.get('heads'), 'experts': cfg['experts'] if fame and 'experts' in cfg else np.nan,
             'facets': cfg.get('facets') or '', 'seed': cfg['seed'],
             'epochs': len(hist), 'train_seconds': float(hist['train_seconds'].sum()) if 'train_seconds' in hist else np.nan}
     return [{**info, 'split': s, 'metric': k, 'value': m[s][k]} for s in ('valid', 'test') for k in METRICS if k in m.get(s, {})]
+
+def run_lock(run_dir):
+    "An exclusive lock on `run_dir` (a `.lock` file beside it), held while one process trains that run."
+    import contextlib, fcntl
+    @contextlib.contextmanager
+    def lock():
+        p = Path(run_dir).parent / f'.{Path(run_dir).name}.lock'
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with open(p, 'a') as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try: yield
+            finally: fcntl.flock(f, fcntl.LOCK_UN)
+    return lock()
 
 def collect_results(sweep: str, variants, seeds, out, base: TrainConfig) -> pd.DataFrame:
     "The tidy results of every finished run of the sweep (variant x seed) under `out`."
@@ -116,7 +130,7 @@ def run_sweep(sweep: str, base: TrainConfig, variants, seeds=(42,), out='ablate'
     out, seeds = Path(out), [int(s) for s in seeds]
     if not seeds: raise ConfigError("--seeds: give at least one seed")
     if len(set(seeds)) != len(seeds): raise ConfigError(f"--seeds must be distinct, got {seeds}")
-    base.validate()
+    base = resolve_paths(base.replace()).validate()
     data = data if data is not None else load_dataset(base.dataset, base.data_dir, base.min_count)
     _check_variants(base, variants, out, data)
     jobs = [(s, v) for s in seeds for v in variants]
@@ -126,7 +140,7 @@ def run_sweep(sweep: str, base: TrainConfig, variants, seeds=(42,), out='ablate'
             raise ConfigError(f"{rd} was trained with {bad[0]}={bad[1]!r}, this sweep asks for {bad[2]!r}; use another --out or remove that run")
     try: out.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise ConfigError(f"--out {out}: not a writable directory ({e.strerror or e})") from None
-    write_json(out / f'{sweep}.json', {'sweep': sweep, 'base': asdict(base), 'seeds': seeds, 'command': command,
+    write_json(out / f'{sweep}.json', {'sweep': sweep, 'base': base.to_dict(), 'seeds': seeds, 'command': command,
                                         'report_only': report_only, 'variants': [asdict(v) for v in variants]})
     trained, reused, missing = [], [], []
     bar = tqdm(jobs, desc=sweep, disable=not progress or report_only)
@@ -136,10 +150,15 @@ def run_sweep(sweep: str, base: TrainConfig, variants, seeds=(42,), out='ablate'
         if is_finished(rd): reused.append(f'{v.name}/seed{s}'); continue
         if report_only: missing.append(f'{v.name}/seed{s}'); continue
         bar.set_postfix_str(f'{v.name} seed {s}')
-        if rd.exists(): shutil.rmtree(rd)                # interrupted earlier: start this run afresh
         if v.pretrain_from: cfg.pretrained = str(run_path(variant_config(base, next(u for u in variants if u.name == v.pretrain_from), s, out)))
-        got, *_ = train_run(cfg, data=data, progress=progress)
-        if Path(got) != rd: raise RuntimeError(f"train_run wrote {got}, expected {rd}: is another sweep writing to {out}?")
+        with run_lock(rd):                                # another sweep on the same folder waits here, then reuses the run
+            if is_finished(rd): reused.append(f'{v.name}/seed{s}'); continue
+            state = run_status(rd)['state'] if rd.is_dir() else 'missing'
+            if state in ('interrupted', 'running'): got, *_ = train_run(cfg, data=data, progress=progress, resume=rd)
+            else:
+                if rd.exists(): shutil.rmtree(rd)         # failed, or not a run: train it afresh
+                got, *_ = train_run(cfg, data=data, progress=progress, run_name=rd.name)
+        if Path(got) != rd: raise RuntimeError(f"train_run wrote {got}, expected {rd}")
         trained.append(f'{v.name}/seed{s}')
         write_csv(out / f'{sweep}.csv', collect_results(sweep, variants, seeds, out, base))
     res = collect_results(sweep, variants, seeds, out, base)
@@ -321,8 +340,7 @@ def facet_embeddings(data: SeqData, cfg: TrainConfig = None, progress=True) -> t
     "(raw text embeddings [n_items, D_T], facet subspaces [n_items, H, d/H], facet names) as FAME+ pre-training makes them."
     from fame_nb.text import encode_texts
     from fame_nb.supcon import pretrain_supcon
-    cfg = cfg or TrainConfig(model='fame+')
-    cfg = dataclasses.replace(cfg, model='fame+')
+    cfg = (cfg or make_config('fame+')).replace(model='fame+')
     facets = resolve_facets(cfg, data)
     X = encode_texts(data.items['text'].fillna('').tolist(), cfg.encoder, cfg.pooling, cfg.text_max_length,
                      device=str(get_device(cfg.device)), progress=progress)
@@ -368,7 +386,7 @@ def tsne_figure(X_raw, Z_facet, labels, facet: str = 'facet 1', dataset: str = '
 def tsne_experiment(base: TrainConfig, out='ablate', data: SeqData = None, top: int = 10, progress=True, command=None) -> pd.DataFrame:
     "Fig. 8 for `base`'s facets (`--facets`, else the first `--heads`): writes `tsne.png` and `tsne.csv` (nearest-neighbour class agreement per space)."
     data = data if data is not None else load_dataset(base.dataset, base.data_dir, base.min_count)
-    cfg = dataclasses.replace(base, model='fame+')
+    cfg = base.replace(model='fame+')
     facets = resolve_facets(cfg, data)
     MODELS['fame+'].check(cfg, data)
     X, Z, facets = facet_embeddings(data, cfg, progress)
@@ -379,7 +397,7 @@ def tsne_experiment(base: TrainConfig, out='ablate', data: SeqData = None, top: 
                   'nn_same_class': class_separation(E[keep], y[keep])} for sp, E in (('raw text', X), (f'facet subspace z({h + 1})', Z[:, h]))]
     res = pd.DataFrame(rows)
     out = Path(out); write_csv(out / 'tsne.csv', res)
-    write_json(out / 'tsne.json', {'sweep': 'tsne', 'base': asdict(cfg), 'command': command})
+    write_json(out / 'tsne.json', {'sweep': 'tsne', 'base': cfg.to_dict(), 'command': command})
     fig = tsne_figure(X, Z[:, 0], data.items[facets[0]].to_numpy(dtype=object), facets[0], data.name, top, seed=cfg.seed)
     save_figure(fig, out / 'tsne.png'); plt.close(fig)
     return res
@@ -387,17 +405,16 @@ def tsne_experiment(base: TrainConfig, out='ablate', data: SeqData = None, top: 
 # %% ../nbs/07_ablations.ipynb #98f696f5
 def load_run(run_dir, data: SeqData = None) -> tuple:
     "(model, config, data) of a finished run folder: rebuilds the architecture from `config.json`, loads `model.safetensors`."
-    rd = Path(run_dir).expanduser()
-    if not rd.is_dir(): raise ConfigError(f"--run {run_dir}: no such run folder")
+    rd = require_finished(run_dir, '--run')
     missing = [f for f in ('config.json', 'model.safetensors') if not (rd / f).is_file()]
     if missing: raise ConfigError(f"--run {run_dir}: no {' or '.join(missing)} there (not a finished fame-nb run)")
-    raw = json.loads((rd / 'config.json').read_text())
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
-    cfg = TrainConfig(**{k: v for k, v in raw.items() if k in names})
+    raw = read_json(rd / 'config.json')
+    try: cfg = config_from_dict(raw)
+    except (ConfigError, TypeError) as e: raise ConfigError(f"{rd / 'config.json'}: not a usable run configuration ({e})") from None
     cfg.device = 'cpu'
     data = data if data is not None else load_dataset(cfg.dataset, cfg.data_dir, cfg.min_count)
-    try: model = load_weights(build_model(cfg, data), rd / 'model.safetensors')
-    except RuntimeError: raise ConfigError(f"--run {run_dir}: model.safetensors does not match its config.json and dataset") from None
+    check_same_data(raw, data, f'--run {run_dir}')
+    model = load_weights(build_model(cfg, data), rd / 'model.safetensors')
     return model.eval(), cfg, data
 
 def user_index(data: SeqData, user) -> int:

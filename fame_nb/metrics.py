@@ -6,16 +6,23 @@
 from __future__ import annotations
 import numpy as np
 import torch
+from .core import ConfigError
 from .data import SeqData, split_inputs
 
 # %% auto #0
-__all__ = ['KS', 'ranks_of', 'rank_metrics', 'pad_left', 'exclude_items', 'evaluate']
+__all__ = ['KS', 'NonFiniteScores', 'ranks_of', 'rank_metrics', 'pad_left', 'exclude_items', 'evaluate']
 
 # %% ../nbs/06_eval.ipynb #bf104102
 KS = (5, 10, 20)
 
+class NonFiniteScores(ConfigError):
+    "A model produced NaN or +inf scores: it cannot be ranked (it would otherwise count as hits)."
+
 def ranks_of(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    "0-based rank of each target among its row's scores; tied items rank ahead of the target."
+    "0-based rank of each target among its row's scores; tied items rank ahead of the target. NaN/+inf scores raise."
+    if torch.isnan(scores).any() or torch.isposinf(scores).any():
+        raise NonFiniteScores(f"the model's scores are not finite ({int(torch.isnan(scores).sum())} NaN, "
+                              f"{int(torch.isposinf(scores).sum())} +inf): a diverged model cannot be evaluated")
     t = scores.gather(1, targets[:, None])
     return (scores >= t).sum(1) - 1
 

@@ -8,10 +8,50 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from dataclasses import dataclass
+from .core import ConfigError, check_int, check_float, check_choice
 from .moe import MoEAttention, attention_mask
 
 # %% auto #0
-__all__ = ['CausalSelfAttention', 'FeedForward', 'SASRecBlock', 'SASRec', 'FacetHeadLayer', 'FAME', 'fame_from_sasrec']
+__all__ = ['SeqRecModel', 'SASRecOptions', 'CausalSelfAttention', 'FeedForward', 'SASRecBlock', 'SASRec', 'FacetHeadLayer',
+           'FAME', 'FAMEOptions', 'fame_from_sasrec']
+
+# %% ../nbs/04_fame.ipynb #6f7f3d33
+class SeqRecModel(nn.Module):
+    "Base of every sequential recommender: `forward` maps left-padded ids [B, L] to [B, L, d], scored against `item_table()`."
+    targets = 'causal'    # training targets: 'causal' (every position), 'prefix' (one per prefix) or 'cloze' (masked items)
+
+    def item_table(self):
+        "Item vectors the scores are taken against: the item embedding table, row 0 = padding."
+        return self.item_emb.weight
+
+    def score(self, h):
+        "Scores of representations `h` [..., d] against all items [..., n_items+1]; padding scores -inf."
+        s = h @ self.item_table().T
+        s[..., 0] = float('-inf')
+        return s
+
+    def predict(self, seqs):
+        "Next-item scores for each sequence's last position: [B, n_items+1]."
+        return self.score(self(seqs)[:, -1])
+
+    def train_loss(self, x, y, rec_loss) -> dict:
+        "Training loss of a batch (inputs `x`, targets `y`, 0 = none): `rec_loss` on the positions with a target."
+        sel = y > 0
+        return {'loss': rec_loss(self, self(x)[sel], y[sel])}
+
+# %% ../nbs/04_fame.ipynb #55964556
+@dataclass
+class SASRecOptions:
+    "SASRec's hyper-parameters (`fame-nb train --model sasrec`)."
+    dim: int = 64                 # embedding size d
+    heads: int = 2                # attention heads H (must divide --dim)
+    layers: int = 2               # Transformer blocks
+    dropout: float = 0.2          # dropout rate
+
+    def __post_init__(self):
+        check_int(self, 'dim', 'heads', 'layers', lo=1); check_float(self, 'dropout', lo=0, hi=1, hi_open=True)
+        if self.dim % self.heads: raise ConfigError(f"--heads ({self.heads}) must divide --dim ({self.dim})")
 
 # %% ../nbs/04_fame.ipynb #825a6239
 class CausalSelfAttention(nn.Module):
@@ -50,7 +90,7 @@ class SASRecBlock(nn.Module):
         return self.ffn(self.ffn_norm(x)) * keep
 
 # %% ../nbs/04_fame.ipynb #ce4d442b
-class SASRec(nn.Module):
+class SASRec(SeqRecModel):
     "SASRec: item + learned position embeddings, causal Transformer blocks, dot-product scores vs all items."
     def __init__(self, n_items, dim=64, heads=2, layers=2, max_len=50, dropout=0.2):
         super().__init__()
@@ -88,19 +128,10 @@ class SASRec(nn.Module):
         x, *_ = self.encode(seqs)
         return self.last_norm(x)
 
-    def item_table(self):
-        "Item vectors the scores are taken against (Eq. 6): the embedding table, row 0 = padding."
-        return self.item_emb.weight
-
-    def score(self, h):
-        "Scores of representations `h` [..., dim] against all items [..., n_items+1]; padding scores -inf."
-        s = h @ self.item_table().T
-        s[..., 0] = float('-inf')
-        return s
-
-    def predict(self, seqs):
-        "Next-item scores for each sequence's last position: [B, n_items+1]."
-        return self.score(self(seqs)[:, -1])
+    @classmethod
+    def from_options(cls, o: SASRecOptions, n_items: int, max_len: int):
+        "The SASRec that options `o` describe, for `n_items` items and windows of `max_len`."
+        return cls(n_items, o.dim, o.heads, o.layers, max_len, o.dropout)
 
 # %% ../nbs/04_fame.ipynb #30175b8e
 class FacetHeadLayer(nn.Module):
@@ -139,6 +170,11 @@ class FAME(SASRec):
         with torch.no_grad(): self.facet.head_out.copy_(torch.eye(self.facet.d).repeat(heads, 1, 1))
         del self.last_norm
 
+    @classmethod
+    def from_options(cls, o: FAMEOptions, n_items: int, max_len: int):
+        "The FAME architecture that options `o` describe (untrained; `fame_from_sasrec` builds it from a SASRec)."
+        return cls(n_items, o.dim, o.heads, o.layers, max_len, o.dropout, o.experts)
+
     def heads_and_gate(self, seqs):
         "Per-head representations F [B, L, H, d'], gate [B, L, H] and router weights [B, L, H, N]."
         x, mask, keep, pad = self.encode(seqs)
@@ -161,6 +197,21 @@ class FAME(SASRec):
         per_head = torch.einsum('bhd,nhd->bhn', F_[:, -1], T)
         per_head[..., 0] = float('-inf')
         return {'head_scores': per_head, 'gate': g[:, -1], 'router': beta[:, -1], 'scores': self.predict(seqs)}
+
+# %% ../nbs/04_fame.ipynb #88a8d326
+@dataclass
+class FAMEOptions(SASRecOptions):
+    "FAME's hyper-parameters (`fame-nb train --model fame`): SASRec's, plus the MoE and the fine-tuning stage."
+    experts: int = 4              # query experts per head N (1 = FAME w/o MoE)
+    expert_init: str = 'copy_noise'  # experts start as the pretrained query + noise ('copy_noise'), exactly ('copy'), or 'random'
+    item_proj_init: str = 'identity' # sub-embedding maps W_f start at the identity or 'random'
+    pretrained: str = None        # reuse this SASRec (run folder or .safetensors) instead of pretraining one
+    finetune_lr: float = None     # learning rate of the fine-tuning stage (default: --lr)
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_int(self, 'experts', lo=1); check_float(self, 'finetune_lr', lo=0, lo_open=True, none=True)
+        check_choice(self, 'expert_init', ('copy_noise', 'copy', 'random')); check_choice(self, 'item_proj_init', ('identity', 'random'))
 
 # %% ../nbs/04_fame.ipynb #d0ae668a
 def fame_from_sasrec(sas: SASRec, experts=4, expert_init='copy_noise', item_proj_init='identity', dropout=None, seed=0) -> FAME:

@@ -9,14 +9,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
 import torch
-from .data import atomic_write
+from .core import atomic_write
 
 # Offline by default: the hub is only contacted when the user sets HF_HUB_OFFLINE=0 themselves.
 if 'HF_HUB_OFFLINE' not in os.environ: os.environ['HF_HUB_OFFLINE'] = '1'
 
 # %% auto #0
-__all__ = ['EncoderLoadError', 'resolve_model', 'load_encoder', 'pool_hidden', 'default_cache_dir', 'texts_sha256', 'cache_paths',
-           'read_cache', 'write_cache', 'encode_texts']
+__all__ = ['EncoderLoadError', 'resolve_model', 'load_encoder', 'check_encoder', 'pool_hidden', 'default_cache_dir',
+           'texts_sha256', 'cache_paths', 'read_cache', 'write_cache', 'encode_texts']
 
 # %% ../nbs/01_text.ipynb #287f9206
 class EncoderLoadError(OSError):
@@ -65,6 +65,23 @@ def load_encoder(model='minilm', device='cpu'):
     enc.eval().requires_grad_(False).to(device)
     _ENCODERS[key] = (tok, enc)
     return tok, enc
+
+# %% ../nbs/01_text.ipynb #e9e66060
+def check_encoder(model='minilm') -> str:
+    "Resolve `model` and check, without loading it, that it can be loaded (else `EncoderLoadError`); returns the reference."
+    ref = resolve_model(model)
+    hint = "pass the path of a local encoder folder (with config.json), a cached Hugging Face name, or 'minilm'"
+    if Path(ref).exists():
+        if not (Path(ref) / 'config.json').is_file(): raise EncoderLoadError(f"text encoder {str(model)!r}: no config.json in {ref}; {hint}")
+        return ref
+    if str(model).startswith(('/', '.', '~')) or Path(str(model)).is_absolute():
+        raise EncoderLoadError(f"cannot load text encoder {str(model)!r} (no such folder); {hint}")
+    if _offline():
+        from huggingface_hub import try_to_load_from_cache
+        try: hit = try_to_load_from_cache(ref, 'config.json')
+        except Exception: hit = None
+        if not isinstance(hit, str): raise EncoderLoadError(f"text encoder {str(model)!r} is not in the local Hugging Face cache (offline); {hint}")
+    return ref
 
 # %% ../nbs/01_text.ipynb #5b851ced
 def pool_hidden(hidden: torch.Tensor, mask: torch.Tensor, pooling: str = 'mean') -> torch.Tensor:

@@ -61,10 +61,10 @@ def test_resume_after_kill(tmp_path):
     assert set(res.variant) == {'sasrec-H1', 'fame-H1-N1', 'sasrec-H2', 'fame-H2-N1'}
     assert len(res) == 4 * 2 * METRICS and res.value.notna().all() and res.value.between(0, 1).all()
     assert list(res.columns[:4]) == ['dataset', 'sweep', 'variant', 'label'] and {'seed', 'split', 'metric', 'value'} <= set(res.columns)
-    # the killed run was redone from scratch: one fine-tuning stage, epochs 1..n once each (nothing appended to a stale history)
+    # the killed run was resumed (from its last checkpoint, or afresh): one fine-tuning stage, epochs 1..n once each (nothing appended to a stale history)
     h = pd.read_csv(second / 'history.csv')
     assert list(h.stage.unique()) == ['finetune'] and h.epoch.tolist() == list(range(1, len(h) + 1))
-    assert json.loads((second / 'config.json').read_text())['pretrained'] == str(first)
+    assert json.loads((second / 'config.json').read_text())['options']['pretrained'] == str(first)
     assert (out / 'head_sweep.png').stat().st_size > 10_000
     # a third run trains nothing and leaves the results as they are
     code, stdout, err = fame_nb(*argv)
@@ -147,7 +147,7 @@ def test_recommend_bad_input(tmp_path, sweep, capsys):
     fame, sas = run_dir(sweep, 'fame-H2-N1', 'fame'), run_dir(sweep, 'sasrec-H2', 'sasrec')
     for argv, needles in [(['--run', fame, '--user', 'nobody'], ['--user nobody: no such user in synthetic']),
                           (['--run', sas, '--user', '3'], ['a sasrec run', 'needs a FAME model']),
-                          (['--run', tmp_path, '--user', '3'], ['not a finished fame-nb run']),
+                          (['--run', tmp_path, '--user', '3'], ['not a finished run']),
                           (['--run', tmp_path / 'missing', '--user', '3'], ['no such run folder']),
                           (['--run', fame, '--user', '3', '--k', '0'], ['--k must be >= 1']),
                           (['--run', fame], ['one of the arguments --user --gates is required'])]:

@@ -23,7 +23,7 @@ def test_train_synthetic_is_deterministic(tmp_path):
     assert c1 == c2 == 0, e1 + e2
     (r1,), (r2,) = (tmp_path / 'a').iterdir(), (tmp_path / 'b').iterdir()
     assert (r1 / 'metrics.json').read_text() == (r2 / 'metrics.json').read_text()
-    assert sorted(p.name for p in r1.iterdir()) == ['config.json', 'history.csv', 'metrics.json', 'model.safetensors']
+    assert sorted(p.name for p in r1.iterdir()) == ['config.json', 'history.csv', 'metrics.json', 'model.safetensors', 'status.json']
     cfg = json.loads((r1 / 'config.json').read_text())
     assert cfg['epochs'] == 3 and cfg['protocol']['history_items'] == 'excluded'
     assert 'NDCG@10' in o1 and str(r1) in o1
@@ -42,7 +42,7 @@ def bad_ml(tmp_path):
     (['--dataset', 'ml-1b'], ["unknown dataset 'ml-1b'"]),
     (['--dataset', 'ml-100k', '--data-dir', '/nonexistent/fame'], ['/nonexistent/fame', 'does not exist']),
     (['--heads', '3'], ['--heads (3) must divide --dim (64)']),
-    (['--epochs', '-2'], ['--epochs must be >= 0']),
+    (['--epochs', '-2'], ['--epochs must be >= 1']),
     (['--model', 'gpt'], ["--model: invalid choice: 'gpt'"]),
     (['--device', 'tpu9'], ['--device']),
 ])
