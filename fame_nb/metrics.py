@@ -10,7 +10,8 @@ from .core import ConfigError
 from .data import SeqData, split_inputs
 
 # %% auto #0
-__all__ = ['KS', 'NonFiniteScores', 'ranks_of', 'rank_metrics', 'pad_left', 'exclude_items', 'evaluate']
+__all__ = ['KS', 'TIES', 'NonFiniteScores', 'rank_counts', 'ranks_from_counts', 'ranks_of', 'rank_metrics', 'pad_left',
+           'exclude_items', 'evaluate']
 
 # %% ../nbs/06_eval.ipynb #bf104102
 KS = (5, 10, 20)
@@ -18,13 +19,26 @@ KS = (5, 10, 20)
 class NonFiniteScores(ConfigError):
     "A model produced NaN or +inf scores: it cannot be ranked (it would otherwise count as hits)."
 
-def ranks_of(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    "0-based rank of each target among its row's scores; tied items rank ahead of the target. NaN/+inf scores raise."
+TIES = ('pessimistic', 'random', 'optimistic')
+
+def rank_counts(scores: torch.Tensor, targets: torch.Tensor) -> tuple:
+    "For each row: how many items score above its target, and how many others tie with it. NaN/+inf scores raise."
     if torch.isnan(scores).any() or torch.isposinf(scores).any():
         raise NonFiniteScores(f"the model's scores are not finite ({int(torch.isnan(scores).sum())} NaN, "
                               f"{int(torch.isposinf(scores).sum())} +inf): a diverged model cannot be evaluated")
     t = scores.gather(1, targets[:, None])
-    return (scores >= t).sum(1) - 1
+    return (scores > t).sum(1), (scores == t).sum(1) - 1
+
+def ranks_from_counts(greater, equal, ties: str = 'pessimistic', generator: torch.Generator = None) -> torch.Tensor:
+    "0-based ranks from (greater, equal) counts: ties ahead of the target (pessimistic), behind it (optimistic), or a uniform draw (random)."
+    if ties == 'pessimistic': return greater + equal
+    if ties == 'optimistic': return greater
+    if ties == 'random': return greater + (torch.rand(greater.shape, generator=generator, dtype=torch.float64) * (equal + 1)).long()
+    raise ValueError(f"ties must be one of {', '.join(TIES)}, got {ties!r}")
+
+def ranks_of(scores: torch.Tensor, targets: torch.Tensor, ties: str = 'pessimistic', generator=None) -> torch.Tensor:
+    "0-based rank of each target among its row's scores (ties counted as `ties` says). NaN/+inf scores raise."
+    return ranks_from_counts(*rank_counts(scores, targets), ties, generator)
 
 def rank_metrics(ranks, ks=KS) -> dict:
     "Mean HR@k and NDCG@k for 0-based ranks (one relevant item per user)."
@@ -57,9 +71,10 @@ def exclude_items(scores: torch.Tensor, hists) -> torch.Tensor:
 # %% ../nbs/06_eval.ipynb #6a151175
 @torch.no_grad()
 def evaluate(model, data: SeqData, split: str = 'test', exclude_history: bool = True, batch_size: int = 512,
-             max_len: int = None, device='cpu', ks=KS, return_ranks=False):
+             max_len: int = None, device='cpu', ks=KS, return_ranks=False, ties: str = 'pessimistic', seed: int = 0):
     "Full-ranking HR@k/NDCG@k of `model` on the leave-one-out `split` ('valid' or 'test') of `data`."
     hist, tgt = split_inputs(data, split)
+    gen = torch.Generator().manual_seed(seed)                       # random ties: the same draws for the same seed
     max_len = max_len or model.max_len
     was_training = model.training; model.eval()
     ranks = []
@@ -68,7 +83,7 @@ def evaluate(model, data: SeqData, split: str = 'test', exclude_history: bool = 
         sc = model.predict(pad_left(h, max_len).to(device)).float().cpu()
         if exclude_history: exclude_items(sc, h)
         else: sc[:, 0] = float('-inf')
-        ranks.append(ranks_of(sc, torch.from_numpy(tgt[i:i + batch_size])))
+        ranks.append(ranks_of(sc, torch.from_numpy(tgt[i:i + batch_size]), ties, gen))
     model.train(was_training)
     ranks = torch.cat(ranks)
     m = rank_metrics(ranks, ks)
