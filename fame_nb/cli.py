@@ -229,9 +229,10 @@ def cmd_recommend(args):
     from fame_nb import experiments as E
     from fame_nb.data import load_dataset
     if args.k < 1: raise ConfigError(f"--k must be >= 1, got {args.k}")
-    rd = Path(args.run).expanduser()
+    from fame_nb.train import require_finished, read_json
+    rd = require_finished(args.run, '--run')
     if not ((rd / 'config.json').is_file() and (rd / 'model.safetensors').is_file()): E.load_run(rd)   # raises the one-line error
-    raw = json.loads((rd / 'config.json').read_text())
+    raw = read_json(rd / 'config.json')
     if raw.get('model') not in ('fame', 'fame+', 'fame+raw'):
         raise ConfigError(f"--run {args.run}: a {raw.get('model')} run; recommend needs a FAME model (fame, fame+ or fame+raw)")
     data = load_dataset(raw['dataset'], args.data_dir, raw.get('min_count', 5)) if args.data_dir else None
@@ -280,13 +281,23 @@ def _unknown(extra, model) -> str:
 # %% ../nbs/08_cli.ipynb #f5a6cffe
 def main(argv=None):
     "Entry point of the `fame-nb` command."
+    import signal
     argv = sys.argv[1:] if argv is None else list(argv)
     model = _model_of(argv)
     p = make_parser(model)
     args, extra = p.parse_known_args(argv)
     if extra: p.exit(2, f"fame-nb: error: {_unknown(extra, model) if args.command == 'train' else 'unrecognized arguments: ' + ' '.join(extra)} (see fame-nb {args.command} --help)\n")
+    def stop(signum, frame): raise KeyboardInterrupt             # `kill` (SIGTERM) stops a run as Ctrl-C does: marked interrupted
+    try: signal.signal(signal.SIGTERM, stop)
+    except ValueError: pass                                        # not in the main thread
     try: args.func(args)
     except USER_ERRORS as e:
         print(f"fame-nb: error: {e}", file=sys.stderr); sys.exit(2)
-    except KeyboardInterrupt:
-        print("fame-nb: interrupted", file=sys.stderr); sys.exit(130)
+    except OSError as e:                                           # a full disk, a permission: name the file
+        print(f"fame-nb: error: {e.filename + ': ' if e.filename else ''}{e.strerror or e}", file=sys.stderr); sys.exit(2)
+    except KeyboardInterrupt as e:
+        print(f"fame-nb: interrupted{'; ' + str(e) if str(e) else ''}", file=sys.stderr); sys.exit(130)
+
+# %% ../nbs/08_cli.ipynb #6ded6fce
+#| eval: false
+if __name__ == '__main__': main()                                  # python -m fame_nb.cli (e.g. under torchrun)

@@ -138,6 +138,8 @@ def run_sweep(sweep: str, base: TrainConfig, variants, seeds=(42,), out='ablate'
         rd = run_path(variant_config(base, v, s, out))
         if is_finished(rd) and (bad := config_mismatch(rd, variant_config(base, v, s, out))):
             raise ConfigError(f"{rd} was trained with {bad[0]}={bad[1]!r}, this sweep asks for {bad[2]!r}; use another --out or remove that run")
+    if report_only and collect_results(sweep, variants, seeds, out, base).empty:   # nothing to report: write nothing
+        raise ConfigError(f"{sweep}: no finished runs under {out} for seeds {seeds} (--report-only trains nothing)")
     try: out.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise ConfigError(f"--out {out}: not a writable directory ({e.strerror or e})") from None
     write_json(out / f'{sweep}.json', {'sweep': sweep, 'base': base.to_dict(), 'seeds': seeds, 'command': command,
@@ -162,7 +164,6 @@ def run_sweep(sweep: str, base: TrainConfig, variants, seeds=(42,), out='ablate'
         trained.append(f'{v.name}/seed{s}')
         write_csv(out / f'{sweep}.csv', collect_results(sweep, variants, seeds, out, base))
     res = collect_results(sweep, variants, seeds, out, base)
-    if report_only and res.empty: raise ConfigError(f"{sweep}: no finished runs under {out} for seeds {seeds} (--report-only trains nothing)")
     write_csv(out / f'{sweep}.csv', res)
     res.attrs.update(trained=trained, reused=reused, missing=missing)
     return res

@@ -358,7 +358,8 @@ def fit(model, data: SeqData, cfg: TrainConfig, run_dir=None, progress=True, sta
         start = c['epoch'] + 1
         _say(f"{stage}: resuming after epoch {c['epoch']} (best epoch {best_ep}, valid NDCG@10 {best:.4f})", progress)
     ev = dict(exclude_history=not cfg.keep_history, batch_size=cfg.eval_batch_size, max_len=cfg.max_len, device=dev)
-    bar = tqdm(total=None, desc=stage, unit='epoch', disable=not progress, leave=False, initial=start - 1)
+    bar = tqdm(total=None, desc=stage, unit='epoch', disable=not progress, leave=False, initial=start - 1,
+               bar_format='{desc}: epoch {n_fmt} [{elapsed}, {rate_inv_fmt}{postfix}]')
     ep = start - 1
     while ep < cfg.epochs and bad < cfg.patience:
         ep += 1
@@ -373,7 +374,7 @@ def fit(model, data: SeqData, cfg: TrainConfig, run_dir=None, progress=True, sta
                                        f"lower --lr (now {lr or cfg.lr:g}) or check the model's temperature/loss weights")
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
             k = int((y > 0).sum()); n += k
-            for name, v in parts.items(): sums[name] = sums.get(name, 0.0) + float(v) * k
+            for name, v in parts.items(): sums[name] = sums.get(name, 0.0) + float(v.detach() if torch.is_tensor(v) else v) * k
         t_train = time.perf_counter() - t0
         val = evaluate(model, data, 'valid', **ev)
         hist.append({'stage': stage, 'epoch': ep, **{k: v / max(n, 1) for k, v in sums.items()}, 'train_seconds': t_train,
@@ -474,7 +475,9 @@ def train_run(cfg: TrainConfig, data: SeqData = None, progress=True, run_name: s
         set_status(run_dir, 'finished', seconds=round(time.perf_counter() - t0, 1))
         for p in run_dir.glob('checkpoint-*.pt'): p.unlink()
     except TrainingDiverged as e: set_status(run_dir, 'failed', error=str(e)); raise
-    except KeyboardInterrupt: set_status(run_dir, 'interrupted'); raise
+    except KeyboardInterrupt:
+        set_status(run_dir, 'interrupted')
+        raise KeyboardInterrupt(f"resume with: fame-nb train --resume {run_dir}") from None
     except (ConfigError, DataError) as e:
         if resume is None and not any(run_dir.glob('checkpoint-*.pt')): _remove_run(run_dir)   # a user error before any training: nothing left behind
         else: set_status(run_dir, 'failed', error=str(e))
