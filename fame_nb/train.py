@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
@@ -27,8 +28,9 @@ __all__ = ['MODELS', 'TARGETS', 'REC_LOSSES', 'STATUS', 'ModelSpec', 'register_m
            'ce_loss', 'get_device', 'save_weights', 'load_weights', 'run_status', 'set_status', 'require_finished',
            'read_json', 'data_fingerprint', 'check_same_data', 'save_checkpoint', 'load_checkpoint', 'TrainingDiverged',
            'fit', 'build_model', 'train_plain', 'run_name', 'new_run_dir', 'protocol', 'resolve_paths', 'train_run',
-           'load_pretrained_sasrec', 'check_fame', 'train_fame', 'FAMERawOptions', 'FAMEPlusOptions', 'resolve_facets',
-           'check_text_model', 'text_item_table', 'train_fame_plus']
+           'load_pretrained_sasrec', 'check_fame', 'train_fame', 'FAMETextOptions', 'FAMERawOptions', 'FAMEPlusOptions',
+           'resolve_facets', 'check_text_model', 'item_texts_encoded', 'sasrec_init_norm', 'text_item_table',
+           'TextItemEmbedding', 'text_item_embedding', 'train_fame_plus']
 
 # %% ../nbs/05_train.ipynb #b75fae4b
 @dataclass
@@ -523,17 +525,22 @@ def check_fame(cfg: TrainConfig, data: SeqData):
     "Before anything is written: a `--pretrained` SASRec must be a finished run on the same data that fits the options."
     if cfg.pretrained: load_pretrained_sasrec(cfg, data, cfg.pretrained)
 
-def train_fame(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True, item_init=None):
-    "Pretrain (or load) SASRec, build FAME from it, fine-tune end to end; returns (model, history). `item_init()`: initial item table."
+def train_fame(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True, item_init=None, item_embedding=None):
+    """Pretrain (or load) SASRec, build FAME from it, fine-tune end to end; returns (model, history).
+    `item_init()`: an initial item table; `item_embedding()`: a trainable item-embedding module for the pretraining stage."""
     hist = None
     if cfg.pretrained: sas = load_pretrained_sasrec(cfg, data, cfg.pretrained)
     else:
         set_seed(cfg.seed); sas = SASRec.from_options(cfg.options, data.n_items, cfg.max_len)
-        done = run_dir is not None and (Path(run_dir) / 'checkpoint-pretrain.pt').is_file()
-        if item_init is not None and not done:                     # a resumed run restores the table from its checkpoint
+        resumed = run_dir is not None and (Path(run_dir) / 'checkpoint-pretrain.pt').is_file()
+        if item_embedding is not None: sas.item_emb = item_embedding()   # a resumed run then loads its trained weights
+        elif item_init is not None and not resumed:                # a resumed run restores the table from its checkpoint
             table = torch.as_tensor(item_init(), dtype=sas.item_emb.weight.dtype)
             with torch.no_grad(): sas.item_emb.weight.copy_(table)
         sas, hist = fit(sas, data, cfg, run_dir, progress, stage='pretrain', ckpt='sasrec.safetensors')
+        if hasattr(sas.item_emb, 'baked'):                          # a trained text MLP: fine-tuning (and every reader) sees a plain table
+            sas.item_emb = sas.item_emb.baked()
+            if run_dir is not None: save_weights(sas, Path(run_dir) / 'sasrec.safetensors')
     fame = fame_from_sasrec(sas, cfg.experts, cfg.expert_init, cfg.item_proj_init, seed=cfg.seed)
     return fit(fame, data, cfg, run_dir, progress, stage='finetune', lr=cfg.finetune_lr, history=hist)
 
@@ -542,8 +549,8 @@ register_model('fame', FAMEOptions, FAME.from_options, train_fame, check_fame,
 
 # %% ../nbs/05_train.ipynb #34a1b9b3
 @dataclass
-class FAMERawOptions(FAMEOptions):
-    "FAME+raw's hyper-parameters: FAME's, plus the frozen text encoder that initialises the item table."
+class FAMETextOptions(FAMEOptions):
+    "FAME's hyper-parameters plus the frozen text encoder that initialises the item table (shared by FAME+ and FAME+raw)."
     encoder: str = 'minilm'       # frozen text encoder, a Hugging Face name or local path ('minilm' = the packaged all-MiniLM-L6-v2)
     pooling: str = 'mean'         # token pooling of the text encoder, mean or cls
     text_max_length: int = 128    # tokens per item text
@@ -554,7 +561,17 @@ class FAMERawOptions(FAMEOptions):
         if not isinstance(self.encoder, str) or not self.encoder: raise ConfigError("--encoder must be a model name or path")
 
 @dataclass
-class FAMEPlusOptions(FAMERawOptions):
+class FAMERawOptions(FAMETextOptions):
+    "FAME+raw's hyper-parameters: the text encoder and the MLP from text to item embeddings."
+    raw_mlp: str = 'fixed'        # the text -> item MLP: 'trained' with SASRec in the pretraining stage, or 'fixed' at its random init
+    mlp_hidden: int = None        # hidden width of that MLP (default: --dim)
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_choice(self, 'raw_mlp', ('trained', 'fixed')); check_int(self, 'mlp_hidden', lo=1, none=True)
+
+@dataclass
+class FAMEPlusOptions(FAMETextOptions):
     "FAME+'s hyper-parameters: FAME+raw's, plus the facets and the alternating SupCon pre-training (Eq. 20-23)."
     facets: str = None            # comma-separated facets for the SupCon heads, in order (default: the dataset's first --heads facets)
     supcon_epochs: int = 300      # epochs of alternating SupCon pre-training
@@ -607,25 +624,61 @@ def check_text_model(cfg: TrainConfig, data: SeqData):
             except ValueError as e: raise ConfigError(f"--facets/--K: {e}") from None
     check_fame(cfg, data)
 
+def item_texts_encoded(cfg: TrainConfig, data: SeqData, progress=True) -> np.ndarray:
+    "The frozen text encoder's vectors [n_items, D] of the items' texts (cached on disk)."
+    return encode_texts(data.items['text'].fillna('').tolist(), cfg.encoder, cfg.pooling, cfg.text_max_length,
+                        device=str(get_device(cfg.device)), progress=progress)
+
+def sasrec_init_norm(cfg: TrainConfig, data: SeqData) -> float:
+    "Mean row norm of SASRec's own random item table: the scale a text-initialised table is given."
+    return SASRec.from_options(cfg.options, data.n_items, cfg.max_len).item_emb.weight[1:].norm(dim=1).mean().item()
+
 def text_item_table(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True) -> np.ndarray:
     "Initial item table [n_items+1, dim] from the item texts: SupCon facet subspaces (fame+) or a plain MLP (fame+raw)."
-    X = encode_texts(data.items['text'].fillna('').tolist(), cfg.encoder, cfg.pooling, cfg.text_max_length,
-                     device=str(get_device(cfg.device)), progress=progress)
+    X = item_texts_encoded(cfg, data, progress)
     if isinstance(cfg.options, FAMEPlusOptions):
         facets = resolve_facets(cfg, data)
         proj, hist = pretrain_supcon(X, [data.facet_codes(f)[1:] for f in facets], facets, out_dim=cfg.dim, P=cfg.P, K=cfg.K,
                                      tau=cfg.tau, epochs=cfg.supcon_epochs, seed=cfg.seed, device=str(get_device(cfg.device)), progress=progress)
         if run_dir is not None: write_csv(Path(run_dir) / 'supcon_history.csv', hist.reset_index())
     else:
-        torch.manual_seed(cfg.seed); proj = RawProjector(X.shape[1], cfg.dim)
+        torch.manual_seed(cfg.seed); proj = RawProjector(X.shape[1], cfg.dim, cfg.mlp_hidden)
     with torch.no_grad(): E = proj.embed(X).detach().cpu().numpy()
-    ref = SASRec.from_options(cfg.options, data.n_items, cfg.max_len).item_emb.weight[1:].norm(dim=1).mean().item()   # scale of SASRec's own init
-    E = E * (ref / np.linalg.norm(E, axis=1).mean())
+    E = E * (sasrec_init_norm(cfg, data) / np.linalg.norm(E, axis=1).mean())
     return np.concatenate([np.zeros((1, cfg.dim), E.dtype), E])
 
+class TextItemEmbedding(nn.Module):
+    "Item embeddings computed from frozen text vectors by a trainable MLP (`RawProjector`): row 0 (padding) is zero."
+    def __init__(self, text, proj: nn.Module, scale: float = 1.0):
+        super().__init__()
+        self.register_buffer('text', torch.as_tensor(np.asarray(text), dtype=torch.float32))
+        self.proj, self.scale = proj, float(scale)
+
+    @property
+    def weight(self) -> torch.Tensor:
+        "The item table [n_items+1, dim], recomputed from the text vectors (gradients reach the MLP)."
+        e = self.proj(self.text) * self.scale
+        return torch.cat([e.new_zeros(1, e.shape[1]), e])
+
+    def forward(self, ids): return F.embedding(ids, self.weight)
+
+    def baked(self) -> nn.Embedding:
+        "A plain `nn.Embedding` holding the current table (for fine-tuning, saving and loading)."
+        with torch.no_grad(): w = self.weight.detach().clone()
+        return nn.Embedding.from_pretrained(w, freeze=False, padding_idx=0)
+
+def text_item_embedding(cfg: TrainConfig, data: SeqData, progress=True) -> TextItemEmbedding:
+    "FAME+raw with `--raw-mlp trained`: the MLP from frozen text vectors to item embeddings, trained with SASRec."
+    X = item_texts_encoded(cfg, data, progress)
+    torch.manual_seed(cfg.seed); proj = RawProjector(X.shape[1], cfg.dim, cfg.mlp_hidden)
+    with torch.no_grad(): norm = proj.embed(X).norm(dim=1).mean().item()
+    return TextItemEmbedding(X, proj, sasrec_init_norm(cfg, data) / norm)
+
 def train_fame_plus(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True):
-    "FAME+ / FAME+raw: text-initialised item embeddings, then SASRec pretraining and FAME fine-tuning."
+    "FAME+ / FAME+raw: text-initialised item embeddings (or a trained text MLP), then SASRec pretraining and FAME fine-tuning."
     set_seed(cfg.seed)
+    if getattr(cfg.options, 'raw_mlp', 'fixed') == 'trained':
+        return train_fame(cfg, data, run_dir, progress, item_embedding=lambda: text_item_embedding(cfg, data, progress))
     return train_fame(cfg, data, run_dir, progress, item_init=lambda: text_item_table(cfg, data, run_dir, progress))
 
 register_model('fame+', FAMEPlusOptions, FAME.from_options, train_fame_plus, check_text_model,
