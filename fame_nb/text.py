@@ -15,8 +15,9 @@ from .core import atomic_write
 if 'HF_HUB_OFFLINE' not in os.environ: os.environ['HF_HUB_OFFLINE'] = '1'
 
 # %% auto #0
-__all__ = ['EncoderLoadError', 'resolve_model', 'load_encoder', 'check_encoder', 'pool_hidden', 'default_cache_dir',
-           'texts_sha256', 'cache_paths', 'read_cache', 'write_cache', 'encode_texts']
+__all__ = ['MINILM', 'EncoderLoadError', 'resolve_model', 'load_encoder', 'check_encoder', 'pool_hidden', 'default_cache_dir',
+           'texts_sha256', 'cache_paths', 'read_cache', 'write_cache', 'encoder_key', 'text_spec', 'texts_cached',
+           'encode_texts']
 
 # %% ../nbs/01_text.ipynb #287f9206
 class EncoderLoadError(OSError):
@@ -146,6 +147,22 @@ def write_cache(a: np.ndarray, spec: dict, cache_dir=None):
     atomic_write(js, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
 
 # %% ../nbs/01_text.ipynb #52c50cbc
+MINILM = 'sentence-transformers/all-MiniLM-L6-v2'
+
+def encoder_key(model='minilm') -> str:
+    "The encoder's identity in cache keys: its hub name ('minilm' is the hub's all-MiniLM-L6-v2, packaged), or a local folder's absolute path."
+    if str(model) == 'minilm': return MINILM
+    p = Path(str(model)).expanduser()
+    return str(p.resolve()) if p.exists() else str(model)
+
+def text_spec(texts, model='minilm', pooling: str = 'mean', max_length: int = 128) -> dict:
+    "What identifies a set of text embeddings in the cache: encoder, pooling, max length, and the texts' hash and count."
+    return {'encoder': encoder_key(model), 'pooling': pooling, 'max_length': int(max_length), 'texts_sha256': texts_sha256(texts), 'n': len(texts)}
+
+def texts_cached(texts, model='minilm', pooling: str = 'mean', max_length: int = 128, cache_dir=None) -> bool:
+    "Are these texts' embeddings by `model` in the cache? (Then the encoder itself need not be loadable.)"
+    return cache_dir is not False and read_cache(text_spec(list(texts), model, pooling, max_length), cache_dir) is not None
+
 def _check_texts(texts) -> list:
     texts = list(texts)
     for i, t in enumerate(texts):
@@ -158,8 +175,7 @@ def encode_texts(texts, model='minilm', pooling: str = 'mean', max_length: int =
     "Embeddings [n, dim] (float32) of `texts` by the frozen encoder `model` (Eq. 19), cached on disk (`cache_dir=False`: no cache)."
     texts = _check_texts(texts)
     if pooling not in ('mean', 'cls'): raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
-    spec = {'encoder': resolve_model(model), 'pooling': pooling, 'max_length': int(max_length),
-            'texts_sha256': texts_sha256(texts), 'n': len(texts)}
+    spec = text_spec(texts, model, pooling, max_length)
     use_cache = cache_dir is not False and len(texts) > 0
     if use_cache and (a := read_cache(spec, cache_dir)) is not None: return a
     tok, enc = load_encoder(model, device)

@@ -19,7 +19,7 @@ from .core import (ConfigError, DataError, atomic_write, write_json, write_csv, 
 from .data import SeqData, load_dataset, train_seqs, default_data_dir
 from .model import SeqRecModel, SASRec, SASRecOptions, FAME, FAMEOptions, fame_from_sasrec
 from .metrics import evaluate
-from .text import encode_texts, check_encoder
+from .text import encode_texts, check_encoder, texts_cached
 from .supcon import PKSampler, RawProjector, pretrain_supcon
 
 # %% auto #0
@@ -616,7 +616,8 @@ def _pk_ok(data, facet, cfg) -> bool:
 def check_text_model(cfg: TrainConfig, data: SeqData):
     "Before anything is written: items have text, the encoder exists, the facets exist and each can fill P x K batches; records the facets."
     if 'text' not in data.items or data.items['text'].isna().all(): raise ConfigError(f"--model {cfg.model}: dataset {data.name} has no item text")
-    check_encoder(cfg.encoder)
+    if not texts_cached(data.items['text'].fillna('').tolist(), cfg.encoder, cfg.pooling, cfg.text_max_length):
+        check_encoder(cfg.encoder)                                 # cached embeddings need no encoder
     if isinstance(cfg.options, FAMEPlusOptions):
         cfg.facets = ','.join(resolve_facets(cfg, data))
         for f in cfg.facets.split(','):
