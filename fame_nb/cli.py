@@ -94,7 +94,8 @@ def add_data_command(sub):
     from fame_nb.data import DATASETS
     d = sub.add_parser('data', help='download, prepare and describe a dataset, or list them',
                        description='Download (or find) a dataset, prepare it once into the processed cache and print its '
-                                   'statistics (Table 1) and facet class counts; --list shows every registered dataset. '
+                                   'statistics (Table 1), its facets (classes, coverage, classes with at least K items), how many items '
+                                   'have a text and one example text; --list shows every registered dataset. '
                                    f'Datasets: {", ".join(DATASETS)}.')
     g = d.add_mutually_exclusive_group(required=True)
     g.add_argument('--dataset', metavar='NAME', help='dataset to prepare (a registered name or a path to an S3-Rec <Name>.txt)')
@@ -110,8 +111,8 @@ def add_data_command(sub):
     d.set_defaults(func=cmd_data)
 
 def cmd_data(args):
-    "Prepare one dataset and print its statistics and facet classes, or list the registry."
-    from fame_nb.data import prepare_dataset, dataset_table, facet_class_table, stats_table, processed_dir
+    "Prepare one dataset and print its statistics, facets (classes, coverage), item text and notes, or list the registry."
+    from fame_nb.data import prepare_dataset, dataset_table, describe_dataset, processed_dir
     if args.list:
         print(dataset_table(args.data_dir).drop(columns='description').to_string(index=False))
         print(f"processed cache: {processed_dir(args.cache_dir)}")
@@ -123,11 +124,10 @@ def cmd_data(args):
         warnings.simplefilter('always')
         data, info = prepare_dataset(args.dataset, args.data_dir, args.min_count, download=not args.no_download, cache=not args.no_cache,
                                      cache_dir=args.cache_dir, rebuild=args.rebuild, optional=not args.no_download, progress=not args.quiet)
-    print(stats_table([data]).to_string(formatters={'users': '{:,}'.format, 'items': '{:,}'.format, 'interactions': '{:,}'.format,
-                                                     'avg_len': '{:.1f}'.format, 'density': '{:.2%}'.format}))
-    print()
-    print(facet_class_table(data, ks=args.k).to_string() if data.facets else 'facets: none')
-    for note in list(data.extra.get('notes', [])) + [f'warning: {w.message}' for w in caught]: print(f"note: {note}")
+    print(describe_dataset(data, ks=args.k))
+    notes = set(data.extra.get('notes', []))
+    for w in caught:
+        if not any(n in str(w.message) for n in notes): print(f"warning: {w.message}")
     where = (f"loaded from {info['path']}" if info['from_cache'] else f"prepared into {info['path']}") if info['path'] else 'not cached'
     print(f"{where} in {info['seconds']:.2f} s")
 

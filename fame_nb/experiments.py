@@ -14,7 +14,9 @@ import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
 from tqdm.auto import tqdm
-from .data import SeqData, DataError, load_dataset, split_inputs
+from .core import DataError
+from .seqdata import SeqData, split_inputs
+from .data import load_dataset
 from .metrics import pad_left, evaluate
 from .model import FAME
 from .train import (TrainConfig, ConfigError, MODELS, train_run, build_model, load_weights, write_json, write_csv,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from .core import ConfigError
-from .data import SeqData, split_inputs
+from .seqdata import SeqData, split_inputs
 
 # %% auto #0
 __all__ = ['KS', 'TIES', 'NonFiniteScores', 'rank_counts', 'ranks_from_counts', 'ranks_of', 'rank_metrics', 'pad_left',

@@ -16,7 +16,8 @@ from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
 from .core import (ConfigError, DataError, atomic_write, write_json, write_csv, set_seed, bytes_sha256, flag,
                           check_int, check_float, check_choice)
-from .data import SeqData, load_dataset, train_seqs, default_data_dir
+from .seqdata import SeqData, train_seqs
+from .data import load_dataset, default_data_dir
 from .model import SeqRecModel, SASRec, SASRecOptions, FAME, FAMEOptions, fame_from_sasrec
 from .metrics import evaluate
 from .text import encode_texts, check_encoder, texts_cached
