@@ -1,8 +1,12 @@
-"""Preparation time and peak memory of `fame_nb.data` loaders, and load time from the processed cache.
+"""Preparation time and peak memory of the dataset loaders (`fame_nb.movielens`, `fame_nb.amazon` through
+`fame_nb.data.prepare_dataset`), and load time from the processed cache (checksums verified).
 
 Cases (each measured in a fresh subprocess, so peak RSS is that of one preparation):
   ml-100k      real GroupLens ML-100K + Freebase KG      ($FAME_NB_DATA)
-  beauty       real S3-Rec Beauty.txt                    ($FAME_NB_DATA)
+  ml-100k-imdb real ML-100K + IMDb details + KG          ($FAME_NB_DATA)
+  beauty       real S3-Rec Beauty.txt + Beauty_item_meta.tsv ($FAME_NB_DATA)
+  ml-1m        real ML-1M.txt + movies.dat + HetRec directors ($FAME_NB_DATA)
+  instruments  real Instruments.inter.json + item2id     ($FAME_NB_DATA)
   beauty-raw   generated McAuley-format reviews_Beauty_5.json.gz + meta_Beauty.json.gz of Beauty's size
                (198,502 reviews, 22,363 users, 12,101 items; 259,204 metadata lines, Python literals)
   ml-20m-size  generated ML-20M-format ratings.csv (20,000,263 rows, 138,493 users, 26,744 movies), movies.csv
@@ -16,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-CASES = ['ml-100k', 'beauty', 'beauty-raw', 'ml-20m-size']
+CASES = ['ml-100k', 'ml-100k-imdb', 'beauty', 'ml-1m', 'instruments', 'beauty-raw', 'ml-20m-size']
 
 def rss_mb() -> float: return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -64,7 +68,7 @@ def gen_beauty_raw(root: Path, seed=0):
 def gen_ml20m(root: Path, seed=0):
     "ML-20M-format files: 20,000,263 ratings of 138,493 users (>= 20 each) over 26,744 movies (Zipf-like), + HetRec files."
     import pyarrow as pa, pyarrow.csv as pacsv
-    d, h = root / 'ml-20m', root / 'hetrec2011-movielens-2k-v2'
+    d, h = root / 'ml-20m', root / 'hetrec2011-movielens-2k'
     if (d / 'ratings.csv').is_file() and (h / 'movie_actors.dat').is_file(): return
     d.mkdir(parents=True, exist_ok=True); h.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -104,7 +108,7 @@ def gen_ml20m(root: Path, seed=0):
 
 def run_case(case: str, work: Path, mode: str) -> dict:
     base = rss_mb()
-    from fame_nb import data as D
+    from fame_nb import data as D, movielens, amazon, readers
     root = work / 'data' if case in ('beauty-raw', 'ml-20m-size') else Path(os.environ['FAME_NB_DATA'])
     name = {'beauty-raw': 'beauty', 'ml-20m-size': 'ml-20m'}.get(case, case)
     cache = work / 'cache' / case
@@ -114,9 +118,10 @@ def run_case(case: str, work: Path, mode: str) -> dict:
             def w(*a, **k):
                 t = time.perf_counter(); r = fn(*a, **k); parts[key] = parts.get(key, 0) + time.perf_counter() - t; return r
             return w
-        for fn in ('read_ratings', 'read_int_table', 'read_seq_file', 'read_amazon_reviews', 'read_amazon_meta', 'build_seqdata',
-                   'add_hetrec_facets', 'add_kg_facets', 'save_seqdata'):
-            setattr(D, fn, timed(getattr(D, fn), fn))
+        for fn in ('read_ratings', 'read_int_table', 'read_seq_file', 'read_imdb_details', 'read_item_meta', 'read_inter_json',
+                   'read_amazon_reviews', 'read_amazon_meta', 'build_seqdata', 'add_hetrec_facets', 'add_kg_facets', 'save_seqdata'):
+            for mod in (D, movielens, amazon, readers):            # patch the name where each module looks it up
+                if hasattr(mod, fn): setattr(mod, fn, timed(getattr(mod, fn), fn))
     after_import = rss_mb()
     t = time.perf_counter()
     data, info = D.prepare_dataset(name, data_dir=root, cache_dir=cache, rebuild=(mode == 'prepare'), progress=False)
