@@ -4,7 +4,7 @@
 
 # %% ../nbs/00b_readers.ipynb #ebe805a3
 from __future__ import annotations
-import json, re
+import io, json, re
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -70,19 +70,34 @@ def _sep_name(sep: str) -> str: return {'\t': 'tab', ',': 'comma', '|': "'|'"}.g
 
 def read_table(path, columns, sep: str = '\t', header=True, encoding: str = 'utf-8') -> pd.DataFrame:
     "Strings of a `sep`-separated file with exactly `columns` (header line checked if `header` is True, skipped if 'skip'), indexed by line number."
+    import csv
     path, columns = Path(path), list(columns)
-    lines = list(text_lines(read_text(path, encoding, f"a {_sep_name(sep)}-separated {encoding} text file")))
-    if header and lines and lines[0][0] == 1:
-        if header is True and lines[0][1].split(sep) != columns:
-            raise DataError(f"{path}:1: expected the header {sep.join(columns)!r} ({_sep_name(sep)}-separated), got {lines[0][1][:80]!r}")
-        lines = lines[1:]
-    elif header: raise DataError(f"{path}:1: expected the header {sep.join(columns)!r}, got an empty line or file")
-    rows = [ln_line[1].split(sep) for ln_line in lines]
-    bad = next((k for k, r in enumerate(rows) if len(r) != len(columns)), None)
-    if bad is not None:
-        raise DataError(f"{path}:{lines[bad][0]}: expected {len(columns)} {_sep_name(sep)}-separated fields ({', '.join(columns)}), "
-                        f"got {len(rows[bad])}: {lines[bad][1][:80]!r}")
-    return pd.DataFrame(rows, columns=columns, index=pd.Index([l for l, _ in lines], name='line'), dtype=object)
+    text = read_text(path, encoding, f"a {_sep_name(sep)}-separated {encoding} text file")
+    raw = text.encode('utf-8')                                   # field counts per line, vectorised over the bytes
+    a = np.frombuffer(raw, np.uint8)
+    ends = np.append(np.flatnonzero(a == 10), len(a))
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    length = ends - starts
+    length = length - ((length > 0) & (a[np.maximum(ends - 1, 0)] == 13))      # a CRLF line's '\r' is not content
+    seps = np.bincount(np.searchsorted(ends, np.flatnonzero(a == ord(sep))), minlength=len(ends))[:len(ends)]
+    data = np.flatnonzero(length > 0)                            # 0-based indices of the non-empty lines
+    if header:
+        if not len(data) or data[0] != 0: raise DataError(f"{path}:1: expected the header {sep.join(columns)!r}, got an empty line or file")
+        first = text.split('\n', 1)[0].rstrip('\r')
+        if header is True and first.split(sep) != columns:
+            raise DataError(f"{path}:1: expected the header {sep.join(columns)!r} ({_sep_name(sep)}-separated), got {first[:80]!r}")
+        data = data[1:]
+    bad = data[seps[data] != len(columns) - 1]
+    if len(bad):
+        line = text.split('\n')[bad[0]].rstrip('\r')
+        raise DataError(f"{path}:{bad[0] + 1}: expected {len(columns)} {_sep_name(sep)}-separated fields ({', '.join(columns)}), "
+                        f"got {line.count(sep) + 1}: {line[:80]!r}")
+    if not len(data): return pd.DataFrame(columns=columns, index=pd.Index([], name='line'), dtype=object)
+    df = pd.read_csv(io.BytesIO(raw), sep=sep, header=None, names=columns, dtype=str, na_filter=False, quoting=csv.QUOTE_NONE,
+                     skiprows=1 if header else 0, skip_blank_lines=True, engine='c', encoding='utf-8').astype(object)
+    if len(df) != len(data): raise DataError(f"{path}: could not split the file into {len(data)} lines of {len(columns)} fields")
+    df.index = pd.Index(data + 1, name='line')
+    return df
 
 def int_columns(df: pd.DataFrame, path, cols, signed=()) -> pd.DataFrame:
     "Convert the string columns `cols` of a `read_table` frame to int64, strictly (columns in `signed` may be negative)."
