@@ -10,7 +10,8 @@ one run on one machine; absolute times depend on the machine and its load.
 """
 import argparse, statistics, time
 import torch
-from fame_nb.data import load_dataset, train_seqs
+from fame_nb.data import load_dataset
+from fame_nb.seqdata import train_seqs
 from fame_nb.train import make_config, make_windows, ce_loss, build_model, get_device
 
 def variants(experts):

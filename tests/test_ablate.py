@@ -105,7 +105,7 @@ def test_table4_and_tsne(sweep):
     assert len(t) == 4 and t.nn_same_class.between(0, 1).all() and (sweep / 'tsne.png').stat().st_size > 10_000
 
 def test_recommend(sweep):
-    from fame_nb.data import synthetic_facet_world
+    from fame_nb.synthetic import synthetic_facet_world
     d = synthetic_facet_world()
     user = d.user_ids[7]
     rd = run_dir(sweep, 'fame-H2-N1', 'fame')
