@@ -144,7 +144,8 @@ def _download(spec: DatasetSpec, src: Source, root: Path, hint: str, progress=Tr
             download_file(src.url, dest / src.files[0], src.md5, src.sha256, record=rec, progress=progress)
     except DataError: raise
     except OSError as e:
-        raise DataError(f"{spec.name}: files not found in {dest} and the download from {src.url} failed ({getattr(e, 'reason', e)}); {hint}") from None
+        raise DataError(f"{spec.name}: files not found in {dest} and the download from {src.url} failed ({getattr(e, 'reason', e)})"
+                        + (f"; {hint}" if hint else '')) from None
 
 def find_dataset(name: str, data_dir=None, download: bool = True, url: str = None, optional: bool = False, progress=True) -> Path:
     "Folder holding the files of dataset `name`, downloading (verified, atomic) what is absent; `optional`: also its optional sources."
