@@ -337,6 +337,7 @@ def add_hetrec_facets(data: SeqData, folder, required: bool = False, n_cast_text
         new.append(facet)
         n = int(tab[facet].notna().sum())
         info[f'items_with_{facet}'] = n
+        info[f'{facet}_rows_for_other_movies'] = int((~rows['item'].isin(raw)).sum())     # HetRec covers ML-10M: expected, ignored
         if facet == 'director': info['items_with_several_directors'] = int(sum(len(v) > 1 for v in tab[col]))
         if n < len(tab): data.note(f"HetRec has no {facet} for {len(tab) - n:,} of the {len(tab):,} movies: their {facet} label is unknown")
     if not new: data.note(f"no HetRec files in {folder}: facets are genre only", warn=False); return data
