@@ -164,6 +164,8 @@ def add_ablate_command(sub):
     add_config_options(a, TrainConfig, skip=('model', 'seed', 'out'), title='shared training options')
     add_config_options(a, FAMEPlusOptions, skip=('heads', 'experts', 'pretrained'), title='FAME / FAME+ options (every variant)')
     a.add_argument('--out', default=None, metavar='DIR', help='output folder (default: ablate/<dataset>); experiments sharing it share runs')
+    a.add_argument('--workers', type=int, default=1, metavar='N',
+                   help='train N runs at a time: N processes share the sweep (each run is trained by one of them; default: 1)')
     a.add_argument('--quiet', action='store_true', help='no progress bars')
     a.set_defaults(func=cmd_ablate)
 
@@ -183,6 +185,33 @@ def cmd_ablate(args):
     if x in ('heads', 'tsne') and args.sweep_experts: raise ConfigError(f"--experts is not used by ablate {x}")
     if x == 'table4' and args.sweep_heads: raise ConfigError("--heads is not used by ablate table4 (FAME+ has one head per facet: 2)")
     if args.top < 1: raise ConfigError(f"--top must be >= 1, got {args.top}")
+    if args.workers < 1: raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    if args.workers > 1 and (args.report_only or x == 'tsne'): raise ConfigError(f"--workers is not used by {'--report-only' if args.report_only else 'ablate tsne'}")
+    helpers = _start_workers(args, args.workers - 1) if args.workers > 1 else []
+    try: _run_ablate(args, cfg, x, out, command, kw)
+    finally: _join_workers(helpers)
+
+def _start_workers(args, n: int) -> list:
+    "Start `n` more processes of the same `ablate` command (quiet, their tables not printed): they share the sweep's runs."
+    import subprocess
+    argv, skip = [], False
+    for a in args.argv:                                            # the command without --workers
+        if skip: skip = False; continue
+        if a == '--workers': skip = True; continue
+        if a.startswith('--workers='): continue
+        argv.append(a)
+    return [subprocess.Popen([sys.executable, '-m', 'fame_nb.cli', *argv, '--quiet'], stdout=subprocess.DEVNULL) for _ in range(n)]
+
+def _join_workers(procs):
+    "Wait for the worker processes; one that failed is an error (its own message is on stderr above)."
+    bad = [p.wait() for p in procs]
+    bad = [c for c in bad if c != 0]
+    if bad: raise ConfigError(f"--workers: {len(bad)} of the {len(procs) + 1} workers failed (exit {bad[0]})")
+
+def _run_ablate(args, cfg, x, out, command, kw):
+    "The experiment itself (one worker)."
+    from pathlib import Path
+    from fame_nb import experiments as E
     if x == 'heads': res = E.head_sweep(cfg, _int_list(args.sweep_heads or map(str, E.HEADS), '--heads'), **kw)
     elif x == 'experts':
         res = E.expert_sweep(cfg, _int_list(args.sweep_experts or map(str, E.EXPERTS), '--experts'),
@@ -286,6 +315,7 @@ def main(argv=None):
     model = _model_of(argv)
     p = make_parser(model)
     args, extra = p.parse_known_args(argv)
+    args.argv = argv
     if extra: p.exit(2, f"fame-nb: error: {_unknown(extra, model) if args.command == 'train' else 'unrecognized arguments: ' + ' '.join(extra)} (see fame-nb {args.command} --help)\n")
     def stop(signum, frame): raise KeyboardInterrupt             # `kill` (SIGTERM) stops a run as Ctrl-C does: marked interrupted
     try: signal.signal(signal.SIGTERM, stop)

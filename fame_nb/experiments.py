@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_ablations.ipynb #e5b84d05
 from __future__ import annotations
-import dataclasses, json, shutil, sys
+import dataclasses, json, shutil, sys, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -26,13 +26,13 @@ from .train import (TrainConfig, ConfigError, MODELS, train_run, build_model, lo
 
 # %% auto #0
 __all__ = ['METRICS', 'PALETTE', 'HEADS', 'EXPERTS', 'FACET_PAIRS', 'TABLE4_ORDER', 'Variant', 'variant_config', 'run_path',
-           'is_finished', 'flat_record', 'config_mismatch', 'run_record', 'run_lock', 'collect_results', 'run_sweep',
-           'summarize', 'format_table', 'plot_sweep', 'save_figure', 'head_sweep_variants', 'plot_head_sweep',
-           'head_sweep', 'best_setting', 'expert_sweep_variants', 'plot_expert_sweep', 'expert_sweep',
-           'table4_variants', 'table4', 'plot_table4', 'table4_sweep', 'facet_embeddings', 'top_classes',
-           'class_separation', 'tsne_figure', 'tsne_experiment', 'load_run', 'user_index', 'case_study', 'item_label',
-           'case_table', 'format_case', 'gate_table', 'head_dominance', 'head_facet_alignment', 'show_case',
-           'head_hits', 'hit_summary', 'show_result']
+           'is_finished', 'flat_record', 'config_mismatch', 'run_record', 'run_lock', 'run_locked', 'collect_results',
+           'run_sweep', 'summarize', 'format_table', 'plot_sweep', 'save_figure', 'head_sweep_variants',
+           'plot_head_sweep', 'head_sweep', 'best_setting', 'expert_sweep_variants', 'plot_expert_sweep',
+           'expert_sweep', 'table4_variants', 'table4', 'plot_table4', 'table4_sweep', 'facet_embeddings',
+           'top_classes', 'class_separation', 'tsne_figure', 'tsne_experiment', 'load_run', 'user_index', 'case_study',
+           'item_label', 'case_table', 'format_case', 'gate_table', 'head_dominance', 'head_facet_alignment',
+           'show_case', 'head_hits', 'hit_summary', 'show_result']
 
 # %% ../nbs/07_ablations.ipynb #c10ba036
 @dataclass
@@ -100,18 +100,23 @@ def run_record(run_dir, v: Variant, sweep: str) -> list:
             'epochs': len(hist), 'train_seconds': float(hist['train_seconds'].sum()) if 'train_seconds' in hist else np.nan}
     return [{**info, 'split': s, 'metric': k, 'value': m[s][k]} for s in ('valid', 'test') for k in METRICS if k in m.get(s, {})]
 
-def run_lock(run_dir):
-    "An exclusive lock on `run_dir` (a `.lock` file beside it), held while one process trains that run."
+def run_lock(run_dir, wait: bool = True):
+    "Context manager: an exclusive lock on `run_dir` (a `.lock` file beside it) while one process trains that run; yields False if `wait=False` and it is taken."
     import contextlib, fcntl
     @contextlib.contextmanager
     def lock():
         p = Path(run_dir).parent / f'.{Path(run_dir).name}.lock'
         p.parent.mkdir(parents=True, exist_ok=True)
         with open(p, 'a') as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            try: yield
+            try: fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError: yield False; return
+            try: yield True
             finally: fcntl.flock(f, fcntl.LOCK_UN)
     return lock()
+
+def run_locked(run_dir) -> bool:
+    "Is another process training `run_dir` right now?"
+    with run_lock(run_dir, wait=False) as mine: return not mine
 
 def collect_results(sweep: str, variants, seeds, out, base: TrainConfig) -> pd.DataFrame:
     "The tidy results of every finished run of the sweep (variant x seed) under `out`."
@@ -146,25 +151,37 @@ def run_sweep(sweep: str, base: TrainConfig, variants, seeds=(42,), out='ablate'
     except OSError as e: raise ConfigError(f"--out {out}: not a writable directory ({e.strerror or e})") from None
     write_json(out / f'{sweep}.json', {'sweep': sweep, 'base': base.to_dict(), 'seeds': seeds, 'command': command,
                                         'report_only': report_only, 'variants': [asdict(v) for v in variants]})
-    trained, reused, missing = [], [], []
-    bar = tqdm(jobs, desc=sweep, disable=not progress or report_only)
-    for s, v in bar:
-        cfg = variant_config(base, v, s, out)
-        rd = run_path(cfg)
-        if is_finished(rd): reused.append(f'{v.name}/seed{s}'); continue
-        if report_only: missing.append(f'{v.name}/seed{s}'); continue
-        bar.set_postfix_str(f'{v.name} seed {s}')
-        if v.pretrain_from: cfg.pretrained = str(run_path(variant_config(base, next(u for u in variants if u.name == v.pretrain_from), s, out)))
-        with run_lock(rd):                                # another sweep on the same folder waits here, then reuses the run
-            if is_finished(rd): reused.append(f'{v.name}/seed{s}'); continue
-            state = run_status(rd)['state'] if rd.is_dir() else 'missing'
-            if state in ('interrupted', 'running'): got, *_ = train_run(cfg, data=data, progress=progress, resume=rd)
-            else:
-                if rd.exists(): shutil.rmtree(rd)         # failed, or not a run: train it afresh
-                got, *_ = train_run(cfg, data=data, progress=progress, run_name=rd.name)
-        if Path(got) != rd: raise RuntimeError(f"train_run wrote {got}, expected {rd}")
-        trained.append(f'{v.name}/seed{s}')
-        write_csv(out / f'{sweep}.csv', collect_results(sweep, variants, seeds, out, base))
+    trained, reused, missing, pending = [], [], [], list(jobs)
+    bar = tqdm(total=len(jobs), desc=sweep, disable=not progress or report_only)
+    by_name = {u.name: u for u in variants}
+    while pending:
+        waiting = False                                   # a run is locked by another worker, or waits for its SASRec
+        for s, v in list(pending):
+            cfg = variant_config(base, v, s, out)
+            rd, tag = run_path(cfg), f'{v.name}/seed{s}'
+            if is_finished(rd): reused.append(tag); pending.remove((s, v)); bar.update(1); continue
+            if report_only: missing.append(tag); pending.remove((s, v)); continue
+            if v.pretrain_from:
+                dep = run_path(variant_config(base, by_name[v.pretrain_from], s, out))
+                if not is_finished(dep):
+                    if dep.is_dir() and run_status(dep)['state'] == 'failed' and not run_locked(dep):
+                        raise ConfigError(f"{tag}: the SASRec it starts from ({dep}) failed: {run_status(dep).get('error', '')}")
+                    waiting = True; continue              # trained first (by this loop or another worker)
+                cfg.pretrained = str(dep)
+            with run_lock(rd, wait=False) as mine:        # another worker trains it: come back to it later
+                if not mine: waiting = True; continue
+                if is_finished(rd): reused.append(tag); pending.remove((s, v)); bar.update(1); continue
+                bar.set_postfix_str(f'{v.name} seed {s}')
+                state = run_status(rd)['state'] if rd.is_dir() else 'missing'
+                if state in ('interrupted', 'running'): got, *_ = train_run(cfg, data=data, progress=progress, resume=rd)
+                else:
+                    if rd.exists(): shutil.rmtree(rd)     # failed, or not a run: train it afresh
+                    got, *_ = train_run(cfg, data=data, progress=progress, run_name=rd.name)
+            if Path(got) != rd: raise RuntimeError(f"train_run wrote {got}, expected {rd}")
+            trained.append(tag); pending.remove((s, v)); bar.update(1)
+            write_csv(out / f'{sweep}.csv', collect_results(sweep, variants, seeds, out, base))
+        if pending and waiting: time.sleep(1)
+    bar.close()
     res = collect_results(sweep, variants, seeds, out, base)
     write_csv(out / f'{sweep}.csv', res)
     res.attrs.update(trained=trained, reused=reused, missing=missing)

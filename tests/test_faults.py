@@ -211,3 +211,16 @@ def test_two_sweeps_on_one_out(tmp_path):
            ['synthetic-fame-seed0', 'synthetic-fame-seed0', 'synthetic-sasrec-seed0', 'synthetic-sasrec-seed0']
     trained = [int(o.split('trained ')[1].split(' ')[0]) for o, _ in outs]
     assert sum(trained) == 4, outs                                        # every run trained once, by one of the two
+
+def test_ablate_workers(tmp_path):
+    "`--workers 3`: three processes share one sweep; every run is trained exactly once and the table has them all."
+    code, out, err = fame_nb('ablate', 'heads', '--dataset', 'synthetic', '--heads', '1', '2', '--seeds', '0', '1', '--epochs', '1',
+                             '--dim', '16', '--max-len', '20', '--out', tmp_path / 'abl', '--quiet', '--workers', '3')
+    assert code == 0, err
+    runs = [p for p in (tmp_path / 'abl' / 'runs').glob('*/*') if p.is_dir()]
+    assert len(runs) == 8 and all(json.loads((r / 'status.json').read_text())['state'] == 'finished' for r in runs)
+    hist = [len(__import__('pandas').read_csv(r / 'history.csv')) for r in runs]
+    assert all(h == 1 for h in hist), hist                                        # one epoch each: no run trained twice
+    code, out, err = fame_nb('ablate', 'heads', '--dataset', 'synthetic', '--heads', '1', '2', '--seeds', '0', '1', '--epochs', '1',
+                             '--dim', '16', '--max-len', '20', '--out', tmp_path / 'abl', '--quiet')
+    assert code == 0 and 'trained 0 run(s), reused 8' in out, out + err
