@@ -84,6 +84,8 @@ def cmd_train(args):
         if other: raise ConfigError(f"--resume takes no other options (the run's config.json has them), got --{other[0].replace('_', '-')}")
         run_dir, metrics, _, secs = train_run(None, resume=args.resume, progress=not args.quiet)
     else: run_dir, metrics, _, secs = train_run(config_from_args(args), progress=not args.quiet)
+    from fame_nb.distributed import is_main
+    if not is_main(): return                                  # under torchrun: rank 0 prints
     print(metrics_table(metrics))
     p = metrics['protocol']
     print(f"{p['ranking']} ranking, history items {p['history_items']}, ties {p['ties']}; {secs:.0f} s; run written to {run_dir}")
@@ -331,3 +333,5 @@ def main(argv=None):
 # %% ../nbs/08_cli.ipynb #6ded6fce
 #| eval: false
 if __name__ == '__main__': main()                                  # python -m fame_nb.cli (e.g. under torchrun)
+
+

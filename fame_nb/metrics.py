@@ -8,10 +8,12 @@ import numpy as np
 import torch
 from .core import ConfigError
 from .seqdata import SeqData, split_inputs
+from .scoring import scores_by_table
+from .distributed import world_size, rank, gather_objects, user_block
 
 # %% auto #0
 __all__ = ['KS', 'TIES', 'NonFiniteScores', 'rank_counts', 'ranks_from_counts', 'ranks_of', 'rank_metrics', 'pad_left',
-           'exclude_items', 'evaluate']
+           'exclude_items', 'scores_by_query', 'chunked_rank_counts', 'model_rank_counts', 'evaluate']
 
 # %% ../nbs/06_eval.ipynb #bf104102
 KS = (5, 10, 20)
@@ -69,22 +71,71 @@ def exclude_items(scores: torch.Tensor, hists) -> torch.Tensor:
     return scores
 
 # %% ../nbs/06_eval.ipynb #6a151175
+def scores_by_query(model) -> bool:
+    "Are `model`'s next-item scores `query(seqs) @ item_table().T` (so they can be ranked in item chunks)?"
+    from fame_nb.model import SeqRecModel
+    cls = type(model)
+    return scores_by_table(model) and (cls.predict is SeqRecModel.predict or cls.query is not SeqRecModel.query)
+
+def _nonfinite(nan, pinf):
+    return NonFiniteScores(f"the model's scores are not finite ({nan} NaN, {pinf} +inf): a diverged model cannot be evaluated")
+
+def chunked_rank_counts(q: torch.Tensor, table: torch.Tensor, targets: torch.Tensor, hists=None, item_chunk: int = 0) -> tuple:
+    "(greater, equal) counts of each target among the scores `q @ table.T`, computed `item_chunk` items at a time; `hists`: items to exclude per row."
+    B, V1, dev = len(q), table.shape[0], q.device
+    ic = min(item_chunk or V1, V1); starts = range(0, V1, ic)
+    targets = targets.to(dev)
+    if hists is not None:
+        rows = torch.from_numpy(np.repeat(np.arange(B), [len(h) for h in hists])).to(dev)
+        cols = torch.from_numpy(np.concatenate(hists).astype(np.int64) if len(rows) else np.zeros(0, np.int64)).to(dev)
+    def block(c0):
+        s = q @ table[c0:c0 + ic].T
+        if c0 == 0: s[:, 0] = float('-inf')
+        if hists is not None:
+            sel = (cols >= c0) & (cols < c0 + s.shape[1])
+            s[rows[sel], cols[sel] - c0] = float('-inf')
+        return s
+    t, nan, pinf, s = torch.empty(B, dtype=q.dtype, device=dev), 0, 0, None
+    for c0 in starts:                                                  # pass 1: the targets' scores, and the finiteness check
+        s = block(c0)
+        nan, pinf = nan + int(torch.isnan(s).sum()), pinf + int(torch.isposinf(s).sum())
+        inside = (targets >= c0) & (targets < c0 + s.shape[1])
+        t[inside] = s[inside, targets[inside] - c0]
+    if nan or pinf: raise _nonfinite(nan, pinf)
+    greater, equal = torch.zeros(B, dtype=torch.long, device=dev), torch.zeros(B, dtype=torch.long, device=dev)
+    for c0 in starts:                                                  # pass 2: count (one chunk: reuse pass 1's scores)
+        s = s if len(starts) == 1 else block(c0)
+        greater += (s > t[:, None]).sum(1); equal += (s == t[:, None]).sum(1)
+    return greater.cpu(), (equal - 1).cpu()
+
+def model_rank_counts(model, seqs: torch.Tensor, targets: torch.Tensor, hists=None, item_chunk: int = 0) -> tuple:
+    "(greater, equal) counts of `targets` among `model`'s next-item scores for `seqs`, history items `hists` (if given) and padding excluded."
+    if scores_by_query(model):                                         # on the model's device, one chunk unless item_chunk says otherwise
+        return chunked_rank_counts(model.query(seqs).float(), model.item_table().float(), targets, hists, item_chunk)
+    sc = model.predict(seqs).float().cpu()
+    if hists is not None: exclude_items(sc, hists)
+    else: sc[:, 0] = float('-inf')
+    return rank_counts(sc, targets)
+
+# %% ../nbs/06_eval.ipynb #0b70ed64
 @torch.no_grad()
 def evaluate(model, data: SeqData, split: str = 'test', exclude_history: bool = True, batch_size: int = 512,
-             max_len: int = None, device='cpu', ks=KS, return_ranks=False, ties: str = 'pessimistic', seed: int = 0):
-    "Full-ranking HR@k/NDCG@k of `model` on the leave-one-out `split` ('valid' or 'test') of `data`."
+             max_len: int = None, device='cpu', ks=KS, return_ranks=False, ties: str = 'pessimistic', seed: int = 0,
+             item_chunk: int = 0, distributed: bool = None):
+    "Full-ranking HR@k/NDCG@k of `model` on the leave-one-out `split` ('valid' or 'test') of `data`; `distributed` (default: when in a job) splits the users over its processes."
     hist, tgt = split_inputs(data, split)
-    gen = torch.Generator().manual_seed(seed)                       # random ties: the same draws for the same seed
     max_len = max_len or model.max_len
+    shard = world_size() > 1 if distributed is None else distributed
+    users = user_block(len(hist)) if shard else range(len(hist))
     was_training = model.training; model.eval()
-    ranks = []
-    for i in range(0, len(hist), batch_size):
-        h = hist[i:i + batch_size]
-        sc = model.predict(pad_left(h, max_len).to(device)).float().cpu()
-        if exclude_history: exclude_items(sc, h)
-        else: sc[:, 0] = float('-inf')
-        ranks.append(ranks_of(sc, torch.from_numpy(tgt[i:i + batch_size]), ties, gen))
+    greater, equal = [torch.zeros(0, dtype=torch.long)], [torch.zeros(0, dtype=torch.long)]
+    for i in range(users.start, users.stop, batch_size):
+        h = hist[i:min(i + batch_size, users.stop)]
+        g, e = model_rank_counts(model, pad_left(h, max_len).to(device), torch.from_numpy(tgt[i:i + len(h)]), h if exclude_history else None, item_chunk)
+        greater.append(g); equal.append(e)
     model.train(was_training)
-    ranks = torch.cat(ranks)
+    greater, equal = torch.cat(greater), torch.cat(equal)
+    if shard: greater, equal = (torch.cat(parts) for parts in zip(*gather_objects((greater, equal))))
+    ranks = ranks_from_counts(greater, equal, ties, torch.Generator().manual_seed(seed))   # random ties: the same draws for the same seed
     m = rank_metrics(ranks, ks)
     return (m, ranks) if return_ranks else m

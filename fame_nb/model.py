@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from dataclasses import dataclass
 from .core import ConfigError, check_int, check_float, check_choice
-from .moe import MoEAttention, attention_mask
+from .moe import MoEAttention, attention_mask, gqa_attention, Dropout
 
 # %% auto #0
 __all__ = ['SeqRecModel', 'SASRecOptions', 'CausalSelfAttention', 'FeedForward', 'SASRecBlock', 'SASRec', 'FacetHeadLayer',
@@ -31,9 +31,13 @@ class SeqRecModel(nn.Module):
         s[..., 0] = float('-inf')
         return s
 
+    def query(self, seqs):
+        "The vector [B, d] each sequence's next item is scored with: `predict(seqs) == score(query(seqs))`."
+        return self(seqs)[:, -1]
+
     def predict(self, seqs):
         "Next-item scores for each sequence's last position: [B, n_items+1]."
-        return self.score(self(seqs)[:, -1])
+        return self.score(self.query(seqs))
 
     def train_loss(self, x, y, rec_loss) -> dict:
         "Training loss of a batch (inputs `x`, targets `y`, 0 = none): `rec_loss` on the positions with a target."
@@ -67,7 +71,7 @@ class CausalSelfAttention(nn.Module):
     def forward(self, q_in, kv_in, mask):
         "Attention of `q_in` over `kv_in` under boolean `mask` [B, 1, L, L]; returns [B, L, dim]."
         q, k, v = self.split(self.q_proj(q_in)), self.split(self.k_proj(kv_in)), self.split(self.v_proj(kv_in))
-        o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        o = gqa_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
         return self.out_proj(o.transpose(1, 2).flatten(2))
 
 # %% ../nbs/04_fame.ipynb #04c2764d
@@ -75,7 +79,7 @@ class FeedForward(nn.Module):
     "SASRec's point-wise feed-forward network with residual: x + Dropout(W2 Dropout(ReLU(W1 x)))."
     def __init__(self, dim, dropout=0.0):
         super().__init__()
-        self.w1, self.w2, self.drop = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Dropout(dropout)
+        self.w1, self.w2, self.drop = nn.Linear(dim, dim), nn.Linear(dim, dim), Dropout(dropout)
     def forward(self, x): return x + self.drop(self.w2(self.drop(F.relu(self.w1(x)))))
 
 class SASRecBlock(nn.Module):
@@ -98,7 +102,7 @@ class SASRec(SeqRecModel):
         self.n_items, self.dim, self.heads, self.max_len = n_items, dim, heads, max_len
         self.item_emb = nn.Embedding(n_items + 1, dim, padding_idx=0)
         self.pos_emb = nn.Embedding(max_len, dim)
-        self.emb_drop = nn.Dropout(dropout)
+        self.emb_drop = Dropout(dropout)
         self.blocks = nn.ModuleList(SASRecBlock(dim, heads, dropout) for _ in range(layers))
         self.last_norm = nn.LayerNorm(dim, eps=1e-8)
         self.apply(self._init)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #a369fea6
 from __future__ import annotations
-import dataclasses, json, math, os, random, socket, sys, tempfile, time
+import dataclasses, functools, inspect, json, math, os, random, socket, sys, tempfile, time, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -20,18 +20,22 @@ from .seqdata import SeqData, train_seqs
 from .data import load_dataset, default_data_dir
 from .model import SeqRecModel, SASRec, SASRecOptions, FAME, FAMEOptions, fame_from_sasrec
 from .metrics import evaluate
+from .scoring import model_ce, amp_dtype, autocast, AMP_MODES
+from .distributed import (init_distributed, launched, world_size, rank, local_rank, is_main, all_reduce, any_process,
+                                 broadcast_object, gather_objects, on_main, rank_seed, batch_rows)
 from .text import encode_texts, check_encoder, texts_cached
 from .supcon import PKSampler, RawProjector, pretrain_supcon
 
 # %% auto #0
 __all__ = ['MODELS', 'TARGETS', 'REC_LOSSES', 'STATUS', 'ModelSpec', 'register_model', 'model_spec', 'TrainConfig', 'make_config',
            'config_from_dict', 'make_windows', 'CausalTargets', 'PrefixTargets', 'ClozeTargets', 'make_targets',
-           'ce_loss', 'get_device', 'save_weights', 'load_weights', 'run_status', 'set_status', 'require_finished',
-           'read_json', 'data_fingerprint', 'check_same_data', 'save_checkpoint', 'load_checkpoint', 'TrainingDiverged',
-           'fit', 'build_model', 'train_plain', 'run_name', 'new_run_dir', 'protocol', 'resolve_paths', 'train_run',
-           'load_pretrained_sasrec', 'check_fame', 'train_fame', 'FAMETextOptions', 'FAMERawOptions', 'FAMEPlusOptions',
-           'resolve_facets', 'check_text_model', 'item_texts_encoded', 'sasrec_init_norm', 'text_item_table',
-           'TextItemEmbedding', 'text_item_embedding', 'train_fame_plus']
+           'ce_loss', 'rec_loss_for', 'get_device', 'save_weights', 'load_weights', 'run_status', 'set_status',
+           'require_finished', 'read_json', 'data_fingerprint', 'check_same_data', 'save_checkpoint', 'load_checkpoint',
+           'BatchLoss', 'local_batch', 'TrainingDiverged', 'fit', 'build_model', 'train_plain', 'run_name',
+           'new_run_dir', 'protocol', 'resolve_paths', 'train_run', 'load_pretrained_sasrec', 'check_fame',
+           'train_fame', 'FAMETextOptions', 'FAMERawOptions', 'FAMEPlusOptions', 'resolve_facets', 'check_text_model',
+           'item_texts_encoded', 'sasrec_init_norm', 'text_item_table', 'TextItemEmbedding', 'text_item_embedding',
+           'train_fame_plus']
 
 # %% ../nbs/05_train.ipynb #b75fae4b
 @dataclass
@@ -74,6 +78,8 @@ class TrainConfig:
     keep_history: bool = False    # rank items already in the history instead of excluding them
     eval_batch_size: int = 512    # users per evaluation batch
     device: str = 'cpu'           # torch device: cpu, cuda, cuda:N, mps, or auto
+    amp: str = 'auto'             # mixed precision: auto (bf16 on CUDA where supported, else fp16; off on CPU), bf16, fp16 or off
+    item_chunk: int = 0           # items scored at once by the loss and the ranking (0: all at once; e.g. 65536 for 1M items)
     out: str = 'runs'             # parent folder of run directories
     options: object = None        # the model's options (an instance of its options dataclass)
 
@@ -91,6 +97,7 @@ class TrainConfig:
         check_int(self, 'patience', 'min_count', lo=0); check_int(self, 'seed', lo=0, hi=2**32 - 1)
         check_int(self, 'stride', lo=1, hi=self.max_len, none=True)
         check_float(self, 'lr', lo=0, lo_open=True); check_float(self, 'weight_decay', lo=0)
+        check_choice(self, 'amp', AMP_MODES); check_int(self, 'item_chunk', lo=0)
         for k in ('dataset', 'device', 'out'):
             if not isinstance(getattr(self, k), str) or not getattr(self, k): raise ConfigError(f"{flag(k)} must be a non-empty string")
         return self
@@ -220,11 +227,16 @@ def make_targets(model: SeqRecModel, seqs, cfg: TrainConfig, generator: torch.Ge
                          mask_prob=getattr(model, 'mask_prob', 0.2), generator=generator)
 
 # %% ../nbs/05_train.ipynb #75a28dce
-def ce_loss(model, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    "Mean full-softmax cross-entropy of representations `h` [n, d] against all items, targets `y` [n] (Eq. 18)."
-    return F.cross_entropy(model.score(h), y)
+def ce_loss(model, h: torch.Tensor, y: torch.Tensor, item_chunk: int = 0) -> torch.Tensor:
+    "Mean full-softmax cross-entropy of representations `h` [n, d] against all items, targets `y` [n] (Eq. 18), in blocks (notebook 05a)."
+    return model_ce(model, h, y, item_chunk)
 
 REC_LOSSES = {'ce': ce_loss}
+
+def rec_loss_for(cfg: TrainConfig):
+    "The recommendation loss of `cfg` (`cfg.loss` if the config has one, else CE), given `--item-chunk` if it takes it."
+    fn = REC_LOSSES[getattr(cfg, 'loss', 'ce')]
+    return functools.partial(fn, item_chunk=cfg.item_chunk) if 'item_chunk' in inspect.signature(fn).parameters else fn
 
 # %% ../nbs/05_train.ipynb #089b6a56
 def get_device(device: str = 'cpu') -> torch.device:
@@ -235,6 +247,7 @@ def get_device(device: str = 'cpu') -> torch.device:
     except (RuntimeError, TypeError): raise ConfigError(f"--device: unknown device {device!r} (expected cpu, cuda, cuda:N, mps or auto)") from None
     if dev.type not in ('cpu', 'cuda', 'mps'): raise ConfigError(f"--device {device}: not a device to train on (expected cpu, cuda, cuda:N, mps or auto)")
     if dev.type == 'cuda' and not torch.cuda.is_available(): raise ConfigError(f"--device {device}: CUDA is not available here")
+    if dev.type == 'cuda' and dev.index is None and launched(): dev = torch.device('cuda', local_rank())   # torchrun: one GPU per process
     if dev.type == 'cuda' and dev.index is not None and dev.index >= torch.cuda.device_count():
         raise ConfigError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
     if dev.type == 'mps' and not torch.backends.mps.is_available(): raise ConfigError(f"--device {device}: MPS is not available here")
@@ -334,6 +347,43 @@ def load_checkpoint(path) -> dict:
     except Exception as e: raise ConfigError(f"{path}: not a readable checkpoint ({type(e).__name__}); delete it to restart that stage") from None
 
 # %% ../nbs/05_train.ipynb #d4e6cbc1
+class BatchLoss(torch.nn.Module):
+    "`model.train_loss(x, y, rec_loss)` as a module: what `DistributedDataParallel` wraps (the model itself stays unaware)."
+    def __init__(self, model, rec_loss):
+        super().__init__(); self.model, self.rec_loss = model, rec_loss
+    def forward(self, x, y): return self.model.train_loss(x, y, self.rec_loss)
+
+def local_batch(T, idx: torch.Tensor, dev) -> tuple:
+    "This process's inputs, targets and loss weight for the global batch `idx` (all of it, weight 1, in a single process)."
+    x, y = T.batch(idx)                                   # the global batch: the same shuffle and cloze masks on every process
+    world = world_size()
+    if world == 1: return x.to(dev), y.to(dev), 1.0
+    n_all, rows = int((y > 0).sum()), batch_rows(len(x))
+    if len(rows) == 0: return x[:1].to(dev), y[:1].to(dev), 0.0          # a last batch smaller than the job: a stand-in row of weight 0
+    x, y = x[rows], y[rows]
+    return x.to(dev), y.to(dev), world * int((y > 0).sum()) / max(n_all, 1)
+
+def _wrap(model, rec_loss, dev):
+    "The batch-loss module, under `DistributedDataParallel` when the job has several processes."
+    net = BatchLoss(model, rec_loss)
+    if world_size() == 1: return net
+    from torch.nn.parallel import DistributedDataParallel as DDP
+    return DDP(net, device_ids=[dev.index] if dev.type == 'cuda' else None, static_graph=True)   # static: parameters a model never uses are fine
+
+def _epoch_totals(sums: dict, n: int) -> tuple:
+    "Loss sums and target count of an epoch, summed over processes."
+    if world_size() == 1: return sums, n
+    t = all_reduce(torch.tensor([float(n), *sums.values()], dtype=torch.float64))
+    return dict(zip(sums, t[1:].tolist())), int(t[0])
+
+def _seed_process(seed: int, resumed: dict = None, epoch: int = 0):
+    "Dropout streams: rank 0 keeps the run's; rank r > 0 restores its saved state (resume) or is seeded from (seed, r)."
+    r = rank()
+    if r == 0: return
+    if resumed is not None and len(resumed) == world_size(): _set_rng_state(resumed[r], {})
+    else: torch.manual_seed(rank_seed(seed, r, epoch))
+
+# %% ../nbs/05_train.ipynb #3a662e75
 class TrainingDiverged(ConfigError):
     "Training produced a non-finite loss: the run is marked failed and no metrics are written."
 
@@ -342,12 +392,14 @@ def _say(msg, progress):
 
 def fit(model, data: SeqData, cfg: TrainConfig, run_dir=None, progress=True, stage='train', lr=None,
         ckpt='model.safetensors', history: pd.DataFrame = None):
-    "Train `model` on its training targets of `data`; early stopping on valid NDCG@10; best weights restored; resumable."
+    "Train `model` on its training targets of `data`; early stopping on valid NDCG@10; best weights restored; resumable; distributed under torchrun."
     dev = get_device(cfg.device); model.to(dev)
+    main = is_main(); progress, writes = progress and main, run_dir is not None and main
     g, gm = torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1)
     T = make_targets(model, train_seqs(data), cfg, generator=gm)
     opt = torch.optim.Adam(model.parameters(), lr=lr or cfg.lr, betas=(0.9, 0.999), weight_decay=cfg.weight_decay)
-    rec_loss = REC_LOSSES['ce']
+    rec_loss = rec_loss_for(cfg)
+    amp = amp_dtype(cfg.amp, dev); scaler = torch.amp.GradScaler(dev.type, enabled=amp == torch.float16)
     best, best_ep, best_state, bad, hist, start = -1.0, 0, None, 0, [], 1
     prev = history if history is not None else pd.DataFrame()
     cp = Path(run_dir) / f'checkpoint-{stage}.pt' if run_dir is not None else None
@@ -358,9 +410,13 @@ def fit(model, data: SeqData, cfg: TrainConfig, run_dir=None, progress=True, sta
             model.load_state_dict(best_state); _say(f"{stage}: already finished (best epoch {best_ep}), reused", progress)
             return model, pd.concat([prev, pd.DataFrame(hist)], ignore_index=True)
         model.load_state_dict(c['model']); opt.load_state_dict(c['optimizer']); _set_rng_state(c['rng'], {'shuffle': g, 'mask': gm})
+        if 'scaler' in c: scaler.load_state_dict(c['scaler'])
+        _seed_process(cfg.seed, c.get('rank_rng'), c['epoch'])
         start = c['epoch'] + 1
         _say(f"{stage}: resuming after epoch {c['epoch']} (best epoch {best_ep}, valid NDCG@10 {best:.4f})", progress)
-    ev = dict(exclude_history=not cfg.keep_history, batch_size=cfg.eval_batch_size, max_len=cfg.max_len, device=dev)
+    else: _seed_process(cfg.seed)
+    net = _wrap(model, rec_loss, dev)
+    ev = dict(exclude_history=not cfg.keep_history, batch_size=cfg.eval_batch_size, max_len=cfg.max_len, device=dev, item_chunk=cfg.item_chunk)
     bar = tqdm(total=None, desc=stage, unit='epoch', disable=not progress, leave=False, initial=start - 1,
                bar_format='{desc}: epoch {n_fmt} [{elapsed}, {rate_inv_fmt}{postfix}]')
     ep = start - 1
@@ -369,35 +425,39 @@ def fit(model, data: SeqData, cfg: TrainConfig, run_dir=None, progress=True, sta
         t0, model = time.perf_counter(), model.train()
         perm, sums, n = torch.randperm(len(T), generator=g), {}, 0
         for step, i in enumerate(range(0, len(T), cfg.batch_size)):
-            x, y = (t.to(dev) for t in T.batch(perm[i:i + cfg.batch_size]))
-            parts = model.train_loss(x, y, rec_loss)
+            x, y, w = local_batch(T, perm[i:i + cfg.batch_size], dev)
+            with autocast(dev, amp): parts = net(x, y)
             loss = parts['loss']
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(f"{stage} epoch {ep}, step {step + 1}: the training loss is {loss.item()} (diverged); "
+            if any_process(not torch.isfinite(loss)):
+                raise TrainingDiverged(f"{stage} epoch {ep}, step {step + 1}: the training loss is not finite ({loss.item()} here; diverged); "
                                        f"lower --lr (now {lr or cfg.lr:g}) or check the model's temperature/loss weights")
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-            k = int((y > 0).sum()); n += k
+            opt.zero_grad(set_to_none=True); scaler.scale(loss if w == 1 else loss * w).backward(); scaler.step(opt); scaler.update()
+            k = int((y > 0).sum()) if w else 0; n += k
             for name, v in parts.items(): sums[name] = sums.get(name, 0.0) + float(v.detach() if torch.is_tensor(v) else v) * k
+        sums, n = _epoch_totals(sums, n)
         t_train = time.perf_counter() - t0
         val = evaluate(model, data, 'valid', **ev)
         hist.append({'stage': stage, 'epoch': ep, **{k: v / max(n, 1) for k, v in sums.items()}, 'train_seconds': t_train,
                      'targets_per_second': n / t_train, **{f'valid_{k}': v for k, v in val.items()}})
-        if val['NDCG@10'] > best:
+        if broadcast_object(val['NDCG@10'] > best):                            # decided by rank 0, the same on every process
             best, best_ep, bad = val['NDCG@10'], ep, 0
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-            if run_dir is not None: save_weights(model, Path(run_dir) / ckpt)
+            if writes: save_weights(model, Path(run_dir) / ckpt)
         else: bad += 1
         if run_dir is not None:
-            write_csv(Path(run_dir) / 'history.csv', pd.concat([prev, pd.DataFrame(hist)], ignore_index=True))
-            save_checkpoint(cp, stage=stage, epoch=ep, model=model.state_dict(), optimizer=opt.state_dict(), best=best, best_epoch=best_ep,
-                            bad=bad, best_state=best_state, history=hist, rng=_rng_state({'shuffle': g, 'mask': gm}))
+            rank_rng = gather_objects(_rng_state({})) if world_size() > 1 else None
+            if writes:
+                write_csv(Path(run_dir) / 'history.csv', pd.concat([prev, pd.DataFrame(hist)], ignore_index=True))
+                save_checkpoint(cp, stage=stage, epoch=ep, model=model.state_dict(), optimizer=opt.state_dict(), best=best, best_epoch=best_ep,
+                                bad=bad, best_state=best_state, history=hist, rng=_rng_state({'shuffle': g, 'mask': gm}),
+                                **({'scaler': scaler.state_dict()} if scaler.is_enabled() else {}), **({'rank_rng': rank_rng} if rank_rng else {}))
         bar.update(1)
         bar.set_postfix_str(f"loss {hist[-1]['loss']:.3f} · valid NDCG@10 {val['NDCG@10']:.4f} · best {best:.4f} (epoch {best_ep}) · "
                             f"patience {bad}/{cfg.patience}")
     why = f'no better validation NDCG@10 for {cfg.patience} epochs' if bad >= cfg.patience else f'reached --epochs {cfg.epochs}'
-    bar.close()
+    bar.close(); del net
     if best_state is not None: model.load_state_dict(best_state)
-    if cp is not None and best_state is not None:
+    if writes and best_state is not None:
         save_checkpoint(cp, stage=stage, epoch=ep, done=True, best=best, best_epoch=best_ep, bad=bad, best_state=best_state, history=hist)
     _say(f"{stage}: stopped at epoch {ep} ({why}); best epoch {best_ep}, valid NDCG@10 {best:.4f}", progress)
     return model, pd.concat([prev, pd.DataFrame(hist)], ignore_index=True)
@@ -416,7 +476,7 @@ def train_plain(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True):
 register_model('sasrec', SASRecOptions, SASRec.from_options, help='SASRec (Kang & McAuley 2018): causal self-attention')
 
 # %% ../nbs/05_train.ipynb #d31863f1
-_NAME_SKIP = {'dataset', 'data_dir', 'model', 'seed', 'out', 'device', 'eval_batch_size', 'pretrained'}
+_NAME_SKIP = {'dataset', 'data_dir', 'model', 'seed', 'out', 'device', 'eval_batch_size', 'pretrained', 'item_chunk'}
 
 def run_name(cfg: TrainConfig) -> str:
     "`<dataset>-<model>[-<option><value>...]-seed<seed>`: the options that differ from their defaults, in order."
@@ -453,40 +513,56 @@ def resolve_paths(cfg: TrainConfig) -> TrainConfig:
     if cfg.data_dir is not None: cfg.data_dir = str(Path(cfg.data_dir).expanduser().resolve())
     return cfg
 
+def _start_run(cfg: TrainConfig, data: SeqData, name: str = None) -> Path:
+    "Create the run folder and write its `config.json` (rank 0 only)."
+    run_dir = new_run_dir(cfg, name)
+    write_json(run_dir / 'config.json', {**cfg.to_dict(), 'data': data.stats(), 'data_fingerprint': data_fingerprint(data),
+                                         'data_dir_resolved': str(default_data_dir(cfg.data_dir).resolve()),
+                                         'protocol': protocol(cfg), 'torch': torch.__version__, 'processes': world_size(),
+                                         'precision': str(amp_dtype(cfg.amp, get_device(cfg.device)) or torch.float32).replace('torch.', '')})
+    return run_dir
+
 def train_run(cfg: TrainConfig, data: SeqData = None, progress=True, run_name: str = None, resume=None):
     "Check, load data, train, evaluate and write a run directory; returns (run_dir, metrics, model, seconds). `resume`: a run folder to continue."
-    if resume is not None: cfg, run_dir = _resume_config(resume)
-    cfg = resolve_paths(cfg.replace()).validate(); dev = get_device(cfg.device)
+    if resume is not None:
+        if launched(): init_distributed(read_json(Path(resume).expanduser() / 'config.json', f'--resume {resume}').get('device', 'cpu'))
+        cfg, run_dir = on_main(lambda: _resume_config(resume))
+    cfg = resolve_paths(cfg.replace()).validate()
+    init_distributed(cfg.device)                              # under torchrun: join the job (notebook 05b)
+    dev, main = get_device(cfg.device), is_main()
+    progress = progress and main
+    amp_dtype(cfg.amp, dev)                                   # an --amp this device lacks fails before anything is written
     spec = model_spec(cfg.model)
     data = data if data is not None else load_dataset(cfg.dataset, cfg.data_dir, cfg.min_count)
     build_model(cfg, data)                                     # fail on a bad architecture before writing anything
     if spec.check: spec.check(cfg, data)
     if resume is not None: check_same_data(read_json(run_dir / 'config.json'), data, f'--resume {resume}')
-    else:
-        run_dir = new_run_dir(cfg, run_name)
-        write_json(run_dir / 'config.json', {**cfg.to_dict(), 'data': data.stats(), 'data_fingerprint': data_fingerprint(data),
-                                             'data_dir_resolved': str(default_data_dir(cfg.data_dir).resolve()),
-                                             'protocol': protocol(cfg), 'torch': torch.__version__})
-    set_status(run_dir, 'running')
+    else: run_dir = on_main(lambda: _start_run(cfg, data, run_name))
+    if main: set_status(run_dir, 'running')
     t0 = time.perf_counter()
     try:
         model, hist = (spec.pipeline or train_plain)(cfg, data, run_dir, progress)
-        ev = dict(exclude_history=not cfg.keep_history, batch_size=cfg.eval_batch_size, max_len=cfg.max_len, device=dev)
+        ev = dict(exclude_history=not cfg.keep_history, batch_size=cfg.eval_batch_size, max_len=cfg.max_len, device=dev, item_chunk=cfg.item_chunk)
         metrics = {'valid': evaluate(model, data, 'valid', **ev), 'test': evaluate(model, data, 'test', **ev), 'protocol': protocol(cfg)}
-        save_weights(model, run_dir / 'model.safetensors', {'model': cfg.model})
-        write_json(run_dir / 'metrics.json', metrics)
-        set_status(run_dir, 'finished', seconds=round(time.perf_counter() - t0, 1))
-        for p in run_dir.glob('checkpoint-*.pt'): p.unlink()
-    except TrainingDiverged as e: set_status(run_dir, 'failed', error=str(e)); raise
+        if main:
+            save_weights(model, run_dir / 'model.safetensors', {'model': cfg.model})
+            write_json(run_dir / 'metrics.json', metrics)
+            set_status(run_dir, 'finished', seconds=round(time.perf_counter() - t0, 1))
+            for p in run_dir.glob('checkpoint-*.pt'): p.unlink()
+    except TrainingDiverged as e:
+        if main: set_status(run_dir, 'failed', error=str(e))
+        raise
     except KeyboardInterrupt:
-        set_status(run_dir, 'interrupted')
+        if main: set_status(run_dir, 'interrupted')
         raise KeyboardInterrupt(f"resume with: fame-nb train --resume {run_dir}") from None
     except (ConfigError, DataError) as e:
+        if not main: raise
         if resume is None and not any(run_dir.glob('checkpoint-*.pt')): _remove_run(run_dir)   # a user error before any training: nothing left behind
         else: set_status(run_dir, 'failed', error=str(e))
         raise
     except BaseException as e:
-        try: set_status(run_dir, 'failed', error=f'{type(e).__name__}: {e}')
+        try:
+            if main: set_status(run_dir, 'failed', error=f'{type(e).__name__}: {e}')
         except OSError: pass
         raise
     return run_dir, metrics, model, time.perf_counter() - t0
@@ -642,7 +718,7 @@ def text_item_table(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True
         facets = resolve_facets(cfg, data)
         proj, hist = pretrain_supcon(X, [data.facet_codes(f)[1:] for f in facets], facets, out_dim=cfg.dim, P=cfg.P, K=cfg.K,
                                      tau=cfg.tau, epochs=cfg.supcon_epochs, seed=cfg.seed, device=str(get_device(cfg.device)), progress=progress)
-        if run_dir is not None: write_csv(Path(run_dir) / 'supcon_history.csv', hist.reset_index())
+        if run_dir is not None and is_main(): write_csv(Path(run_dir) / 'supcon_history.csv', hist.reset_index())
     else:
         torch.manual_seed(cfg.seed); proj = RawProjector(X.shape[1], cfg.dim, cfg.mlp_hidden)
     with torch.no_grad(): E = proj.embed(X).detach().cpu().numpy()
