@@ -31,7 +31,7 @@ def dropout(
     "`F.dropout(x, p, training)` with a faster mask on CPU (`torch.rand(...) >= p` instead of `bernoulli_`)."
     if not training or p == 0: return x
     if x.device.type != 'cpu' or p >= 1: return F.dropout(x, p, training)
-    return x * ((torch.rand(x.shape, device=x.device) >= p).to(x.dtype) * (1 / (1 - p)))
+    return x * torch.rand(x.shape, device=x.device, dtype=x.dtype).ge_(p).mul_(1 / (1 - p))   # in place: 1/(1-p) where kept, else 0
 
 class Dropout(nn.Dropout):
     "`nn.Dropout` that uses `dropout` (a faster mask on CPU); same `p`, same state dict (none)."
@@ -79,12 +79,14 @@ def _attention_dropout(q, k, v, attn_mask, dropout_p, is_causal):
     "Attention with dropout on the weights, written out (what SDPA's math path does, but with `dropout`'s faster CPU mask)."
     B, HN, L, d = q.shape
     H = k.shape[1]; N = HN // H
-    s = ((q * d ** -0.5).reshape(B, H, N * L, d) @ k.transpose(-1, -2)).view(B, H, N, L, L)   # all experts of a head in one bmm
     if is_causal and attn_mask is None: attn_mask = torch.ones(L, L, dtype=torch.bool, device=q.device).tril()
-    if attn_mask is not None:
-        m = attn_mask if attn_mask.dim() == 2 else attn_mask.unsqueeze(2) if attn_mask.shape[1] == 1 else attn_mask.view(attn_mask.shape[0], H, N, L, L)
-        s = s.masked_fill(~m, float('-inf'))
-    a = dropout(s.softmax(-1), dropout_p)
+    if attn_mask is None: attn_mask = torch.ones(1, 1, L, L, dtype=torch.bool, device=q.device)
+    m = attn_mask.view(-1, *attn_mask.shape[-3:]) if attn_mask.dim() >= 3 else attn_mask[None, None]        # [B|1, 1|HN, L, L]
+    bias = torch.zeros(m.shape, dtype=q.dtype, device=q.device).masked_fill_(~m, float('-inf'))             # 0 or -inf
+    bias = bias.unsqueeze(2) if m.shape[1] == 1 else bias.view(-1, H, N, L, L)                              # [B|1, 1|H, 1|N, L, L]
+    kt = k.transpose(-1, -2).contiguous()                                                                   # contiguous: a faster GEMM
+    s = ((q * d ** -0.5).reshape(B, H, N * L, d) @ kt).view(B, H, N, L, L).add_(bias)                       # all experts of a head at once
+    a = dropout(s.softmax(-1), dropout_p).view(B, H, N * L, L)
     return (a.view(B, H, N * L, L) @ v).view(B, HN, L, d)
 
 # %% ../nbs/03_moe_attention.ipynb #1b71d70e

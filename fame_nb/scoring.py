@@ -40,12 +40,15 @@ class ChunkedCE(torch.autograd.Function):
             for r0 in range(0, n, rc):
                 hr, yr = hc[r0:r0 + rc], y[r0:r0 + rc]
                 rows = torch.arange(len(yr), device=dev)
-                if ic >= V:                                            # all items at once: one pass
+                if ic >= V:                                            # all items at once: one pass, one exp per score
                     s = (hr @ Wc.T).float()
-                    lse = torch.logsumexp(s, 1)
-                    total += (lse - s[rows, yr]).sum()
+                    m = s.max(1, keepdim=True).values
+                    tgt = s[rows, yr]
+                    p = s.sub_(m).exp_()                                 # in place: exp(s - max)
+                    S = p.sum(1)
+                    total += (m[:, 0] + S.log() - tgt).sum()
                     if need:
-                        p = s.sub_(lse[:, None]).exp_()                  # softmax, in place
+                        p.div_(S[:, None])                               # softmax
                         p[rows, yr] -= 1
                         p = p.to(cd)
                         gh[r0:r0 + rc] = p @ Wc
