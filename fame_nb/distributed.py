@@ -14,7 +14,8 @@ from .core import ConfigError, DataError
 
 # %% auto #0
 __all__ = ['launched', 'world_size', 'rank', 'local_rank', 'is_main', 'init_distributed', 'all_reduce', 'any_process',
-           'broadcast_object', 'gather_objects', 'on_main', 'rank_seed', 'batch_rows', 'user_block', 'spawn']
+           'broadcast_object', 'gather_objects', 'on_main', 'rank_seed', 'batch_rows', 'user_block', 'spawn',
+           'check_processes']
 
 # %% ../nbs/05b_distributed.ipynb #e4fcd587
 def launched() -> bool:
@@ -128,3 +129,28 @@ def spawn(fn, world: int, *args, threads: int = 1) -> list:
     with tempfile.TemporaryDirectory() as out:
         mp.spawn(_spawned, args=(fn, world, _free_port(), args, out, threads), nprocs=world, join=True)
         return [torch.load(Path(out) / f'rank{i}.pt', weights_only=False) for i in range(world)]
+
+# %% ../nbs/05b_distributed.ipynb #09c3d091
+def _check_worker(cfg_dict, data, state, ev):
+    from fame_nb.train import config_from_dict, build_model, fit
+    from fame_nb.metrics import evaluate
+    cfg = config_from_dict(cfg_dict)
+    model, hist = fit(build_model(cfg, data), data, cfg, progress=False)
+    m = build_model(cfg, data); m.load_state_dict(state)
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}, float(hist.loss.iloc[0]), evaluate(m, data, **ev)
+
+def check_processes(cfg, data, processes: int = 2) -> dict:
+    "Train `cfg` for one epoch in one process and in `processes` CPU processes (gloo) and compare weights, loss and gathered evaluation."
+    from fame_nb.train import build_model, fit
+    from fame_nb.metrics import evaluate
+    cfg = cfg.replace(epochs=1, dropout=0.0, device='cpu')
+    ev = dict(split='test', max_len=cfg.max_len, return_ranks=True, ties='random', seed=1)
+    model, hist = fit(build_model(cfg, data), data, cfg, progress=False)
+    one = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    m1, r1 = evaluate(model, data, **ev)
+    res = spawn(_check_worker, processes, cfg.to_dict(), data, one, ev)
+    skip = lambda k: k.endswith('k_proj.bias')       # zero gradient up to rounding: Adam turns the rounding into steps of random sign
+    return {'processes': processes,
+            'max |weight difference|': max(float((r[0][k] - v).abs().max()) for r in res for k, v in one.items() if not skip(k)),
+            'loss, 1 process': float(hist.loss.iloc[0]), f'loss, {processes} processes': res[0][1],
+            'same ranks and metrics': all(torch.equal(r[2][1], r1) and r[2][0] == m1 for r in res)}
