@@ -23,12 +23,8 @@ def check_packages():
 
 
 def datasets(args):
-    "(label, dataset argument) pairs: Beauty and ML-1M (its sequence file when the GroupLens ratings are absent); synthetic in --tiny."
-    if args.tiny: return [('synthetic', 'synthetic')]
-    root = os.environ.get('FAME_NB_DATA', '')
-    ml1m = os.path.join(root, 'ml-1m', 'ML-1M.txt')
-    ml1m = ml1m if not os.path.exists(os.path.join(root, 'ml-1m', 'ratings.dat')) and os.path.exists(ml1m) else 'ml-1m'
-    return [('beauty', 'beauty'), ('ml-1m', ml1m)]
+    "(label, dataset) pairs: Beauty and ML-1M (synthetic with --tiny)."
+    return [('synthetic', 'synthetic')] if args.tiny else [('beauty', 'beauty'), ('ml-1m', 'ml-1m')]
 
 
 def precisions(args, dev):
