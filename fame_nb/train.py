@@ -403,8 +403,8 @@ def fit(model, data: SeqData, cfg: TrainConfig, run_dir=None, progress=True, sta
     best, best_ep, best_state, bad, hist, start = -1.0, 0, None, 0, [], 1
     prev = history if history is not None else pd.DataFrame()
     cp = Path(run_dir) / f'checkpoint-{stage}.pt' if run_dir is not None else None
-    if cp is not None and cp.is_file():                                     # resume this stage
-        c = load_checkpoint(cp)
+    c = on_main(lambda: load_checkpoint(cp) if cp is not None and cp.is_file() else None)   # rank 0 reads, every process gets it
+    if c is not None:                                                       # resume this stage
         best_state, best, best_ep, bad, hist = c['best_state'], c['best'], c['best_epoch'], c['bad'], c['history']
         if c.get('done'):
             model.load_state_dict(best_state); _say(f"{stage}: already finished (best epoch {best_ep}), reused", progress)
