@@ -177,6 +177,9 @@ def cmd_ablate(args):
     from pathlib import Path
     from fame_nb import experiments as E
     from fame_nb.train import FAMEPlusOptions
+    from fame_nb.distributed import launched
+    if launched(): raise ConfigError("fame-nb ablate does not run under torchrun (its processes would each take other runs); "
+                                     "use fame-nb ablate --workers N, or torchrun ... fame_nb.cli train for one distributed run")
     cfg, x = make_config('fame+', **given_options(args, TrainConfig, FAMEPlusOptions)), args.experiment
     ds = Path(cfg.dataset).stem if cfg.dataset.endswith('.txt') else cfg.dataset
     out = args.out or str(Path('ablate') / ds)
