@@ -134,13 +134,14 @@ def _category(names):
     return next((c for c, keys in CATEGORIES[3:] if any(k in names[0] for k in keys)), 'other')
 
 
-def profile(model, bs, dev, steps=6):
+def profile(model, bs, dev, steps=6, baseline=False):
     "Share of a step's self CPU time per category (torch.profiler; an operator counts where its caller puts it), the top operators."
     from torch.profiler import profile as tprofile, ProfilerActivity
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    for x, y in bs[:2]: loss = step_loss(model, x.to(dev), y.to(dev)); opt.zero_grad(); loss.backward(); opt.step()
-    with tprofile(activities=[ProfilerActivity.CPU]) as prof:
-        for x, y in bs[2:2 + steps]: loss = step_loss(model, x.to(dev), y.to(dev)); opt.zero_grad(); loss.backward(); opt.step()
+    with torch_dropout(baseline):
+        for x, y in bs[:2]: loss = step_loss(model, x.to(dev), y.to(dev), baseline); opt.zero_grad(); loss.backward(); opt.step()
+        with tprofile(activities=[ProfilerActivity.CPU]) as prof:
+            for x, y in bs[2:2 + steps]: loss = step_loss(model, x.to(dev), y.to(dev), baseline); opt.zero_grad(); loss.backward(); opt.step()
     cats, total = {c: 0.0 for c, _ in CATEGORIES}, 0.0
     cats['other'] = 0.0
     for e in prof.events():
@@ -176,10 +177,10 @@ def main():
           f"max_len={args.max_len}, dropout={args.dropout}, device={dev}, threads={torch.get_num_threads()}, "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs")
     if args.profile:
-        for model, n in [('sasrec', 1), ('fame', args.experts)]:
+        for model, n, base in [(m, n, b) for m, n in [('sasrec', 1), ('fame', args.experts)] for b in ([True, False] if args.baseline else [False])]:
             m = build(cfg, data, model, n).to(dev).train()
-            shares, top, ms = profile(m, bs, dev)
-            print(f"\n{model}{f' N={n}' if model == 'fame' else ''}: {ms:.0f} ms of self CPU time per step")
+            shares, top, ms = profile(m, bs, dev, baseline=base)
+            print(f"\n{model}{f' N={n}' if model == 'fame' else ''}{' (before)' if base else ''}: {ms:.0f} ms of self CPU time per step")
             for c, v in sorted(shares.items(), key=lambda kv: -kv[1]): print(f"  {c:<15}{v:>7.1%}")
             print('  top operators: ' + ', '.join(f"{k} {t / 1e3 / 6:.1f} ms" for k, t in top))
         return

@@ -31,7 +31,7 @@ def dropout(
     "`F.dropout(x, p, training)` with a faster mask on CPU (`torch.rand(...) >= p` instead of `bernoulli_`)."
     if not training or p == 0: return x
     if x.device.type != 'cpu' or p >= 1: return F.dropout(x, p, training)
-    return x * _keep(x.shape, p, x.device).to(x.dtype).mul_(1 / (1 - p))
+    return torch.where(_keep(x.shape, p, x.device), x, 0.).mul_(1 / (1 - p))   # the bool mask is what backward keeps (1 byte per element)
 
 def _keep(shape, p, device):
     "Bernoulli(1-p) mask: each 64-bit random draw gives four 16-bit uniforms (p is used to 1/65536)."
@@ -91,7 +91,7 @@ def _attention_dropout(q, k, v, attn_mask, dropout_p, is_causal):
     bias = torch.zeros(m.shape, dtype=q.dtype, device=q.device).masked_fill_(~m, float('-inf'))             # 0 or -inf
     bias = bias.unsqueeze(2) if m.shape[1] == 1 else bias.view(-1, H, N, L, L)                              # [B|1, 1|H, 1|N, L, L]
     kt = k.transpose(-1, -2).contiguous().mul_(d ** -0.5)                                                   # contiguous: a faster GEMM
-    s = (q.reshape(B, H, N * L, d) @ kt).view(B, H, N, L, L).add_(bias)                                     # all experts of a head at once
+    s = (q.reshape(B, H, N * L, d) @ kt).view(B, H, N, L, L) + bias                                         # all experts of a head at once
     a = dropout(s.softmax(-1), dropout_p).view(B, H, N * L, L)
     return (a.view(B, H, N * L, L) @ v).view(B, HN, L, d)
 
