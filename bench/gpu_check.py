@@ -27,6 +27,17 @@ def datasets(args):
     return [('synthetic', 'synthetic')] if args.tiny else [('beauty', 'beauty'), ('ml-1m', 'ml-1m')]
 
 
+def load(label, ds):
+    "The dataset; ML-1M from its sequence file alone when the registered loader lacks a file (e.g. HetRec's directors)."
+    from fame_nb.data import load_dataset
+    from fame_nb.core import DataError
+    try: return load_dataset(ds, cache=False), ds
+    except DataError:
+        path = os.path.join(os.environ.get('FAME_NB_DATA', ''), 'ml-1m', 'ML-1M.txt')
+        if label != 'ml-1m' or not os.path.exists(path): raise
+        return load_dataset(path, cache=False), path
+
+
 def precisions(args, dev):
     import torch
     if dev.type == 'cuda' and not torch.cuda.is_bf16_supported(): return [('fp32', 'off'), ('fp16', 'fp16')]
@@ -79,7 +90,6 @@ def main():
     import torch
     torch.backends.cuda.matmul.allow_tf32 = False
     if args.device == 'cpu': torch.set_num_threads(1)            # CPU check: one thread (and one per process in the distributed run)
-    from fame_nb.data import load_dataset
     from fame_nb.distributed import init_distributed, is_main
     if args.device.startswith('cuda') and not torch.cuda.is_available(): sys.exit('gpu_check: no CUDA device here (use --device cpu --tiny to try the script on CPU)')
     if args.worker:                                           # under torchrun: the distributed runs, rank 0 prints JSON lines
@@ -87,7 +97,7 @@ def main():
         from fame_nb.train import get_device
         dev = get_device(args.device)
         for label, ds in datasets(args)[-1:]:
-            data = load_dataset(ds, cache=False)
+            data, ds = load(label, ds)
             for model in ('sasrec', 'fame'):
                 prec, amp = precisions(args, dev)[-1]
                 r = run_one(label, ds, data, model, prec, amp, args)
@@ -100,7 +110,7 @@ def main():
           f"data {os.environ.get('FAME_NB_DATA', '(FAME_NB_DATA unset)')}", flush=True)
     rows = []
     for label, ds in datasets(args):
-        t0 = time.perf_counter(); data = load_dataset(ds, cache=False)
+        t0 = time.perf_counter(); data, ds = load(label, ds)
         print(f"{label}: {data.n_users:,} users, {data.n_items:,} items, {data.n_interactions:,} interactions (loaded in {time.perf_counter() - t0:.1f} s)", flush=True)
         for model in ('sasrec', 'fame'):
             for prec, amp in precisions(args, dev): rows.append(run_one(label, ds, data, model, prec, amp, args))
