@@ -64,7 +64,8 @@ def exclude_items(scores: torch.Tensor, hists) -> torch.Tensor:
     "Set the scores of each row's history items (and padding) to -inf, in place."
     rows = np.repeat(np.arange(len(hists)), [len(h) for h in hists])
     cols = np.concatenate(hists) if len(rows) else np.zeros(0, np.int64)
-    scores[torch.from_numpy(rows), torch.from_numpy(cols.astype(np.int64))] = float('-inf')
+    idx = lambda a: torch.from_numpy(a.astype(np.int64)).to(scores.device)
+    scores[idx(rows), idx(cols)] = float('-inf')
     scores[:, 0] = float('-inf')
     return scores
 
@@ -80,10 +81,11 @@ def evaluate(model, data: SeqData, split: str = 'test', exclude_history: bool = 
     ranks = []
     for i in range(0, len(hist), batch_size):
         h = hist[i:i + batch_size]
-        sc = model.predict(pad_left(h, max_len).to(device)).float().cpu()
+        sc = model.predict(pad_left(h, max_len).to(device)).float()   # ranked where it was scored: only the counts leave the device
         if exclude_history: exclude_items(sc, h)
         else: sc[:, 0] = float('-inf')
-        ranks.append(ranks_of(sc, torch.from_numpy(tgt[i:i + batch_size]), ties, gen))
+        greater, equal = rank_counts(sc, torch.from_numpy(tgt[i:i + batch_size]).to(sc.device))
+        ranks.append(ranks_from_counts(greater.cpu(), equal.cpu(), ties, gen))
     model.train(was_training)
     ranks = torch.cat(ranks)
     m = rank_metrics(ranks, ks)
