@@ -396,7 +396,7 @@ def tsne_figure(X_raw, Z_facet, labels, facet: str = 'facet 1', dataset: str = '
                 max_points: int = 5000):
     "Fig. 8: t-SNE of raw text embeddings (left) and a facet subspace (right), items of the `top` classes of `labels` coloured (at most `max_points`, drawn at random)."
     from sklearn.manifold import TSNE
-    keep = top_classes(labels, top)
+    keep = top_classes(labels, top).copy()
     if keep.sum() > max_points: keep[np.random.default_rng(seed).permutation(np.flatnonzero(keep))[max_points:]] = False
     y = np.asarray(labels, dtype=object)[keep]
     sns.set_theme(style='white', context='paper')
@@ -426,7 +426,7 @@ def tsne_experiment(base: TrainConfig, out='ablate', data: SeqData = None, top: 
     for h, f in enumerate(facets):
         if f == NO_FACET: continue
         y = data.items[f].to_numpy(dtype=object); keep = top_classes(y, top)
-        rows += [{'dataset': data.name, 'facet': f, 'space': sp, 'items': int(keep.sum()), 'classes': top,
+        rows += [{'dataset': data.name, 'facet': f, 'space': sp, 'items': int(keep.sum()), 'classes': int(pd.Series(y[keep]).nunique()),
                   'nn_same_class': class_separation(E[keep], y[keep])} for sp, E in (('raw text', X), (f'facet subspace z({h + 1})', Z[:, h]))]
     res = pd.DataFrame(rows)
     out = Path(out); write_csv(out / 'tsne.csv', res)
