@@ -36,6 +36,7 @@ def main():
     p.add_argument('--encoder', default='minilm'); p.add_argument('--knn', type=int, default=10)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--score-k', type=int, default=None, help='score classes with >= this many training items (default: --K)')
+    p.add_argument('--csv', default=None, help='also add the rows (with dataset, K, seed) to this CSV file')
     a = p.parse_args()
     torch.manual_seed(a.seed)
     data = load_dataset(a.dataset)
@@ -60,5 +61,11 @@ def main():
     print(f"{data.name}: {len(X)} items, encoder {a.encoder}, SupCon P={a.P} K={a.K} tau={a.tau} epochs={a.epochs}, kNN k={a.knn}, "
           f"scored: classes with >= {a.score_k or a.K} training items")
     print(df.to_string(index=False, float_format=lambda v: f'{v:.3f}'))
+    if a.csv:
+        from pathlib import Path
+        from fame_nb.core import write_csv
+        df = df.assign(dataset=data.name, K=a.K, score_k=a.score_k or a.K, tau=a.tau, epochs=a.epochs, seed=a.seed)
+        old = pd.read_csv(a.csv) if Path(a.csv).is_file() else None
+        write_csv(a.csv, df if old is None else pd.concat([old, df], ignore_index=True))
 
 if __name__ == '__main__': main()

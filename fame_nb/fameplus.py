@@ -15,8 +15,8 @@ from .train import read_json, run_status
 from .experiments import summarize, table4, flat_record, METRICS, _NOT_COMPARED
 
 # %% auto #0
-__all__ = ['PAPER_TABLE4', 'pk_coverage', 'show_tsne', 'collect_runs', 'export_results', 'table4_vs_paper', 'valid_choice',
-           'run_times', 'sensitivity_table', 'show_table4']
+__all__ = ['PAPER_TABLE4', 'pk_coverage', 'show_tsne', 'separation_table', 'collect_runs', 'export_results', 'table4_vs_paper',
+           'valid_choice', 'run_times', 'sensitivity_table', 'show_table4']
 
 # %% ../nbs/07a_fameplus.ipynb #f2d3483f
 def pk_coverage(data: SeqData, facets=None, ks=(4, 7, 8), P: int = 4) -> pd.DataFrame:
@@ -40,6 +40,14 @@ def show_tsne(folder):
     display(Image(filename=str(folder / 'tsne.png')))
     t = pd.read_csv(folder / 'tsne.csv'); display(t)
     return t
+
+# %% ../nbs/07a_fameplus.ipynb #bffd7eeb
+def separation_table(csv) -> pd.DataFrame:
+    "Mean ± std over seeds of the rows `bench/bench_facets.py --csv` wrote: held-out k-NN accuracy and silhouette per facet, K and space."
+    r = pd.read_csv(csv)
+    cell = lambda s: f"{s.mean():.3f} ± {s.std():.3f}" if len(s) > 1 else f"{s.mean():.3f}"
+    return r.groupby(['facet', 'K', 'space'], sort=False).agg(seeds=('seed', 'nunique'), held_out=('held-out items', 'mean'),
+                                                              kNN_acc=('kNN acc', cell), silhouette=('silhouette', cell))
 
 # %% ../nbs/07a_fameplus.ipynb #36221ed5
 def collect_runs(folder) -> pd.DataFrame:
