@@ -6,7 +6,8 @@ Items are split into training (70%) and held-out (30%) items. A `FacetProjector`
 SupCon (fair P×K sampler) on the training items' labels only. For every facet, a cosine k-NN classifier fitted on the
 training items predicts the held-out items' labels, once from the raw text embedding and once from each facet subspace;
 the silhouette score of held-out items (classes with >= 2 held-out items) is reported too. Only items whose label
-belongs to a class that the sampler could use (>= K training items) are scored.
+belongs to a class with >= --score-k training items (default: K, the classes the sampler could use) are scored, so runs
+with different K can be compared on the same items (`--K 7 --score-k 4` against `--K 4`).
 """
 import argparse
 import numpy as np
@@ -34,6 +35,8 @@ def main():
     p.add_argument('--dim', type=int, default=96, help='projector output (dim / n_facets per facet)')
     p.add_argument('--encoder', default='minilm'); p.add_argument('--knn', type=int, default=10)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--score-k', type=int, default=None, help='score classes with >= this many training items (default: --K)')
+    p.add_argument('--csv', default=None, help='also add the rows (with dataset, K, seed) to this CSV file')
     a = p.parse_args()
     torch.manual_seed(a.seed)
     data = load_dataset(a.dataset)
@@ -48,14 +51,21 @@ def main():
     rows = []
     for h, (f, c) in enumerate(zip(facets, codes)):
         counts = pd.Series(c[tr & (c >= 0)]).value_counts()
-        ok = np.isin(c, counts[counts >= a.K].index)
+        ok = np.isin(c, counts[counts >= (a.score_k or a.K)].index)
         itr, ite = tr & ok, ~tr & ok
         for name, S in [('raw text', X)] + [(f'{g} subspace', Z[:, j]) for j, g in enumerate(facets)]:
             acc, sil = scores(S[itr], c[itr], S[ite], c[ite], a.knn)
-            rows.append({'facet': f, 'space': name, 'classes': int((counts >= a.K).sum()), 'held-out items': int(ite.sum()),
+            rows.append({'facet': f, 'space': name, 'classes': int((counts >= (a.score_k or a.K)).sum()), 'held-out items': int(ite.sum()),
                          'kNN acc': acc, 'silhouette': sil})
     df = pd.DataFrame(rows)
-    print(f"{data.name}: {len(X)} items, encoder {a.encoder}, SupCon P={a.P} K={a.K} tau={a.tau} epochs={a.epochs}, kNN k={a.knn}")
+    print(f"{data.name}: {len(X)} items, encoder {a.encoder}, SupCon P={a.P} K={a.K} tau={a.tau} epochs={a.epochs}, kNN k={a.knn}, "
+          f"scored: classes with >= {a.score_k or a.K} training items")
     print(df.to_string(index=False, float_format=lambda v: f'{v:.3f}'))
+    if a.csv:
+        from pathlib import Path
+        from fame_nb.core import write_csv
+        df = df.assign(dataset=data.name, K=a.K, score_k=a.score_k or a.K, tau=a.tau, epochs=a.epochs, seed=a.seed)
+        old = pd.read_csv(a.csv) if Path(a.csv).is_file() else None
+        write_csv(a.csv, df if old is None else pd.concat([old, df], ignore_index=True))
 
 if __name__ == '__main__': main()

@@ -146,6 +146,13 @@ def _int_list(values, flag, allow_best=False, single=False):
         out.append(n)
     return out[0] if single else out
 
+def _facet_set(p: str) -> tuple:
+    "One value of `--pairs`: `I,J` (a facet pair) or `I` (one facet), 1-based."
+    try: t = tuple(int(i) for i in p.split(','))
+    except ValueError: t = ()
+    if len(t) not in (1, 2): raise ConfigError(f"--pairs: expected I,J such as 1,2 or a single facet I, got {p!r}")
+    return t
+
 def add_ablate_command(sub):
     "Add the `ablate` sub-command (the sweeps and figures of notebook 07) to the sub-parsers `sub`."
     a = sub.add_parser('ablate', help='resumable experiments: heads (Fig. 6), experts (Fig. 7), table4 (Table 4), tsne (Fig. 8)',
@@ -158,7 +165,10 @@ def add_ablate_command(sub):
                    help='heads: the H values (default: 1 2 4 8 16); experts: one H or best (default: best, from the heads results in --out); tsne: the number of facets (default: 2)')
     a.add_argument('--experts', nargs='+', default=None, metavar='N', dest='sweep_experts',
                    help='experts: the N values (default: 2 4 8 16 32); table4: one N or best (default: best, from the experts results in --out)')
-    a.add_argument('--pairs', nargs='+', default=None, metavar='I,J', help='table4: facet pairs, 1-based (default: 1,2 1,3 2,3)')
+    a.add_argument('--pairs', nargs='+', default=None, metavar='I,J',
+                   help='table4: facet pairs I,J or single facets I, 1-based (default: 1,2 1,3 2,3; with fewer than three facets also each alone)')
+    a.add_argument('--raw-mlp', nargs='+', default=None, metavar='M', dest='sweep_raw_mlp',
+                   help="table4: FAME+raw's text MLP, fixed and/or trained, one FAME+raw column each (default: fixed)")
     a.add_argument('--top', type=int, default=10, metavar='C', help='tsne: colour the C largest classes of facet 1 (default: 10)')
     a.add_argument('--report-only', action='store_true',
                    help='heads/experts/table4: train nothing; summarise the finished runs of --seeds and list the missing ones')
@@ -187,6 +197,7 @@ def cmd_ablate(args):
     kw = dict(seeds=args.seeds, out=out, progress=not args.quiet, command=command, report_only=args.report_only)
     if x == 'tsne' and args.report_only: raise ConfigError("--report-only is not used by ablate tsne (it trains one SupCon projector)")
     if x != 'table4' and args.pairs: raise ConfigError(f"--pairs is only used by ablate table4")
+    if x != 'table4' and args.sweep_raw_mlp: raise ConfigError(f"--raw-mlp is only used by ablate table4")
     if x in ('heads', 'tsne') and args.sweep_experts: raise ConfigError(f"--experts is not used by ablate {x}")
     if x == 'table4' and args.sweep_heads: raise ConfigError("--heads is not used by ablate table4 (FAME+ has one head per facet: 2)")
     if args.top < 1: raise ConfigError(f"--top must be >= 1, got {args.top}")
@@ -222,12 +233,9 @@ def _run_ablate(args, cfg, x, out, command, kw):
         res = E.expert_sweep(cfg, _int_list(args.sweep_experts or map(str, E.EXPERTS), '--experts'),
                              _int_list(args.sweep_heads or ['best'], '--heads', allow_best=True, single=True), **kw)
     elif x == 'table4':
-        pairs = []
-        for p in args.pairs or [f'{i},{j}' for i, j in E.FACET_PAIRS]:
-            try: i, j = map(int, p.split(','))
-            except ValueError: raise ConfigError(f"--pairs: expected I,J such as 1,2, got {p!r}") from None
-            pairs.append((i, j))
-        res = E.table4_sweep(cfg, _int_list(args.sweep_experts or ['best'], '--experts', allow_best=True, single=True), pairs, **kw)
+        pairs = [_facet_set(p) for p in args.pairs] if args.pairs else None
+        res = E.table4_sweep(cfg, _int_list(args.sweep_experts or ['best'], '--experts', allow_best=True, single=True), pairs,
+                             raw_mlps=tuple(args.sweep_raw_mlp or ['fixed']), **kw)
     else:
         cfg.heads = _int_list(args.sweep_heads or ['2'], '--heads', single=True)
         res = E.tsne_experiment(cfg, out, top=args.top, progress=not args.quiet, command=command)

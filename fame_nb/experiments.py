@@ -22,17 +22,17 @@ from .model import FAME
 from .train import (TrainConfig, ConfigError, MODELS, train_run, build_model, load_weights, write_json, write_csv,
                            make_config, run_status, set_status, require_finished, read_json, resolve_paths, config_from_dict,
                            check_same_data,
-                           atomic_write, resolve_facets, get_device)
+                           atomic_write, resolve_facets, get_device, NO_FACET)
 
 # %% auto #0
 __all__ = ['METRICS', 'PALETTE', 'HEADS', 'EXPERTS', 'FACET_PAIRS', 'TABLE4_ORDER', 'Variant', 'variant_config', 'run_path',
            'is_finished', 'flat_record', 'config_mismatch', 'run_record', 'run_lock', 'run_locked', 'collect_results',
            'run_sweep', 'summarize', 'format_table', 'plot_sweep', 'save_figure', 'head_sweep_variants',
            'plot_head_sweep', 'head_sweep', 'best_setting', 'expert_sweep_variants', 'plot_expert_sweep',
-           'expert_sweep', 'table4_variants', 'table4', 'plot_table4', 'table4_sweep', 'facet_embeddings',
-           'top_classes', 'class_separation', 'tsne_figure', 'tsne_experiment', 'load_run', 'user_index', 'case_study',
-           'item_label', 'case_table', 'format_case', 'gate_table', 'head_dominance', 'head_facet_alignment',
-           'show_case', 'head_hits', 'hit_summary', 'show_result']
+           'expert_sweep', 'table4_facet_sets', 'table4_variants', 'table4', 'plot_table4', 'table4_sweep',
+           'facet_embeddings', 'top_classes', 'class_separation', 'tsne_figure', 'tsne_experiment', 'load_run',
+           'user_index', 'case_study', 'item_label', 'case_table', 'format_case', 'gate_table', 'head_dominance',
+           'head_facet_alignment', 'show_case', 'head_hits', 'hit_summary', 'show_result']
 
 # %% ../nbs/07_ablations.ipynb #c10ba036
 @dataclass
@@ -303,19 +303,29 @@ def expert_sweep(base: TrainConfig, experts=EXPERTS, heads='best', seeds=(42,), 
 # %% ../nbs/07_ablations.ipynb #a89b3e1a
 FACET_PAIRS = ((1, 2), (1, 3), (2, 3))
 
-def table4_variants(facets, experts: int, pairs=FACET_PAIRS) -> list:
-    "SASRec, FAME, FAME+raw and FAME+ for each facet pair (1-based indices into `facets`) with H = 2 and N = `experts`."
+def table4_facet_sets(facets) -> list:
+    "Default FAME+ facet sets of Table 4 (1-based): the paper's pairs among the first three facets, plus each facet alone when there are fewer than three."
+    n = min(len(facets), 3)
+    return [p for p in FACET_PAIRS if max(p) <= n] + ([(i,) for i in range(1, n + 1)] if n < 3 else [])
+
+def table4_variants(facets, experts: int, pairs=FACET_PAIRS, raw_mlps=('fixed',)) -> list:
+    """SASRec, FAME, FAME+raw (one per `raw_mlps`) and FAME+ for each facet pair or single facet of `pairs` (1-based
+    indices into `facets`; a single facet's other head is a `none` slot), with H = 2 and N = `experts`."""
     N = int(experts)
     vs = [Variant('sasrec-H2', 'SASRec', {'model': 'sasrec', 'heads': 2}),
-          Variant(f'fame-H2-N{N}', 'FAME', {'model': 'fame', 'heads': 2, 'experts': N}, pretrain_from='sasrec-H2'),
-          Variant(f'fame+raw-H2-N{N}', 'FAME+raw', {'model': 'fame+raw', 'heads': 2, 'experts': N})]
-    for i, j in pairs:
-        if not (1 <= i <= len(facets) and 1 <= j <= len(facets)) or i == j: continue
-        vs.append(Variant(f'fame+-H2-N{N}-{facets[i - 1]}+{facets[j - 1]}', f'FAME+{i},{j}',
-                          {'model': 'fame+', 'heads': 2, 'experts': N, 'facets': f'{facets[i - 1]},{facets[j - 1]}'}))
-    return vs
+          Variant(f'fame-H2-N{N}', 'FAME', {'model': 'fame', 'heads': 2, 'experts': N}, pretrain_from='sasrec-H2')]
+    raw = lambda m: Variant(f'fame+raw-H2-N{N}' if m == 'fixed' else f'fame+raw-{m}-H2-N{N}', 'FAME+raw' if m == 'fixed' else f'FAME+raw {m}',
+                            {'model': 'fame+raw', 'heads': 2, 'experts': N, 'raw_mlp': m})
+    vs += [raw(m) for m in raw_mlps if m == 'fixed']
+    for p in pairs:
+        p = tuple(int(i) for i in p)
+        if not all(1 <= i <= len(facets) for i in p) or len(set(p)) != len(p) or len(p) not in (1, 2): continue
+        names = [facets[i - 1] for i in p] + [NO_FACET] * (2 - len(p))
+        vs.append(Variant(f"fame+-H2-N{N}-{'+'.join(names)}", f"FAME+{','.join(map(str, p))}",
+                          {'model': 'fame+', 'heads': 2, 'experts': N, 'facets': ','.join(names)}))
+    return vs + [raw(m) for m in raw_mlps if m != 'fixed']      # last: within a seed, the table's own columns come first
 
-TABLE4_ORDER = ['SASRec', 'FAME', 'FAME+raw', 'FAME+1,2', 'FAME+1,3', 'FAME+2,3']
+TABLE4_ORDER = ['SASRec', 'FAME', 'FAME+raw', 'FAME+raw trained', 'FAME+1', 'FAME+2', 'FAME+3', 'FAME+1,2', 'FAME+1,3', 'FAME+2,3']
 
 def table4(res: pd.DataFrame, split: str = 'test') -> tuple:
     "Table 4 as (table, caption): rows dataset x HR@20/NDCG@20, columns the variants, cells mean ± std over seeds."
@@ -345,28 +355,26 @@ def plot_table4(res: pd.DataFrame):
     fig.tight_layout()
     return fig
 
-def table4_sweep(base: TrainConfig, experts='best', pairs=FACET_PAIRS, seeds=(42,), out='ablate', data: SeqData = None,
-                 progress=True, command=None, report_only=False) -> pd.DataFrame:
-    "Table 4: train SASRec, FAME, FAME+raw and FAME+ per facet pair (resumable); writes `table4.csv` and `table4.png`."
+def table4_sweep(base: TrainConfig, experts='best', pairs=None, seeds=(42,), out='ablate', data: SeqData = None,
+                 progress=True, command=None, report_only=False, raw_mlps=('fixed',)) -> pd.DataFrame:
+    "Table 4: train SASRec, FAME, FAME+raw and FAME+ per facet set (default: `table4_facet_sets`), resumable; writes `table4.csv` and `table4.png`."
     data = data if data is not None else load_dataset(base.dataset, base.data_dir, base.min_count)
-    if len(data.facets) < 2: raise ConfigError(f"table4: dataset {data.name} has {len(data.facets)} facet(s); FAME+ needs two")
+    if not data.facets: raise ConfigError(f"table4: dataset {data.name} has no facets; FAME+ needs at least one")
+    bad = [m for m in raw_mlps if m not in ('fixed', 'trained')]
+    if bad or not raw_mlps: raise ConfigError(f"--raw-mlp: expected fixed and/or trained, got {' '.join(map(str, raw_mlps)) or 'nothing'}")
     N = best_setting(out, 'expert_sweep', 'FAME', 'experts') if experts == 'best' else int(experts)
-    res = run_sweep('table4', base, table4_variants(data.facets, N, pairs), seeds, out, data, progress, command, report_only)
+    vs = table4_variants(data.facets, N, table4_facet_sets(data.facets) if pairs is None else pairs, raw_mlps)
+    res = run_sweep('table4', base, vs, seeds, out, data, progress, command, report_only)
     fig = plot_table4(res); save_figure(fig, Path(out) / 'table4.png'); plt.close(fig)
     return res
 
 # %% ../nbs/07_ablations.ipynb #1a5db733
 def facet_embeddings(data: SeqData, cfg: TrainConfig = None, progress=True) -> tuple:
     "(raw text embeddings [n_items, D_T], facet subspaces [n_items, H, d/H], facet names) as FAME+ pre-training makes them."
-    from fame_nb.text import encode_texts
-    from fame_nb.supcon import pretrain_supcon
+    from fame_nb.train import item_texts_encoded, facet_subspaces
     cfg = (cfg or make_config('fame+')).replace(model='fame+')
-    facets = resolve_facets(cfg, data)
-    X = encode_texts(data.items['text'].fillna('').tolist(), cfg.encoder, cfg.pooling, cfg.text_max_length,
-                     device=str(get_device(cfg.device)), progress=progress)
-    proj, _ = pretrain_supcon(X, [data.facet_codes(f)[1:] for f in facets], facets, out_dim=cfg.dim, P=cfg.P, K=cfg.K,
-                              tau=cfg.tau, epochs=cfg.supcon_epochs, seed=cfg.seed, device=str(get_device(cfg.device)), progress=progress)
-    with torch.no_grad(): Z = proj(torch.as_tensor(X, dtype=torch.float32, device=next(proj.parameters()).device)).cpu().numpy()
+    X = item_texts_encoded(cfg, data, progress)
+    Z, facets, _ = facet_subspaces(cfg, data, X, progress)
     return X, Z, facets
 
 def top_classes(labels, top: int = 10) -> np.ndarray:
@@ -378,14 +386,18 @@ def top_classes(labels, top: int = 10) -> np.ndarray:
 def class_separation(E, labels) -> float:
     "Share of items whose nearest neighbour by cosine similarity (itself excluded) has the same label."
     E = np.asarray(E, dtype=np.float64); E = E / np.linalg.norm(E, axis=1, keepdims=True).clip(1e-12)
-    S = E @ E.T; np.fill_diagonal(S, -np.inf)
-    y = np.asarray(labels, dtype=object)
-    return float(np.mean(y[S.argmax(1)] == y))
+    y, nn = np.asarray(labels, dtype=object), np.empty(len(E), dtype=np.int64)
+    for i in range(0, len(E), 2048):                     # rows in blocks: memory stays flat in the number of items
+        S = E[i:i + 2048] @ E.T; S[np.arange(len(S)), np.arange(i, i + len(S))] = -np.inf
+        nn[i:i + 2048] = S.argmax(1)
+    return float(np.mean(y[nn] == y))
 
-def tsne_figure(X_raw, Z_facet, labels, facet: str = 'facet 1', dataset: str = '', top: int = 10, seed: int = 0):
-    "Fig. 8: t-SNE of raw text embeddings (left) and a facet subspace (right), items of the `top` classes of `labels` coloured."
+def tsne_figure(X_raw, Z_facet, labels, facet: str = 'facet 1', dataset: str = '', top: int = 10, seed: int = 0,
+                max_points: int = 5000):
+    "Fig. 8: t-SNE of raw text embeddings (left) and a facet subspace (right), items of the `top` classes of `labels` coloured (at most `max_points`, drawn at random)."
     from sklearn.manifold import TSNE
-    keep = top_classes(labels, top)
+    keep = top_classes(labels, top).copy()
+    if keep.sum() > max_points: keep[np.random.default_rng(seed).permutation(np.flatnonzero(keep))[max_points:]] = False
     y = np.asarray(labels, dtype=object)[keep]
     sns.set_theme(style='white', context='paper')
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
@@ -412,13 +424,15 @@ def tsne_experiment(base: TrainConfig, out='ablate', data: SeqData = None, top: 
     X, Z, facets = facet_embeddings(data, cfg, progress)
     rows = []
     for h, f in enumerate(facets):
+        if f == NO_FACET: continue
         y = data.items[f].to_numpy(dtype=object); keep = top_classes(y, top)
-        rows += [{'dataset': data.name, 'facet': f, 'space': sp, 'items': int(keep.sum()), 'classes': top,
+        rows += [{'dataset': data.name, 'facet': f, 'space': sp, 'items': int(keep.sum()), 'classes': int(pd.Series(y[keep]).nunique()),
                   'nn_same_class': class_separation(E[keep], y[keep])} for sp, E in (('raw text', X), (f'facet subspace z({h + 1})', Z[:, h]))]
     res = pd.DataFrame(rows)
     out = Path(out); write_csv(out / 'tsne.csv', res)
     write_json(out / 'tsne.json', {'sweep': 'tsne', 'base': cfg.to_dict(), 'command': command})
-    fig = tsne_figure(X, Z[:, 0], data.items[facets[0]].to_numpy(dtype=object), facets[0], data.name, top, seed=cfg.seed)
+    h = next(h for h, f in enumerate(facets) if f != NO_FACET)           # the first named facet
+    fig = tsne_figure(X, Z[:, h], data.items[facets[h]].to_numpy(dtype=object), facets[h], data.name, top, seed=cfg.seed)
     save_figure(fig, out / 'tsne.png'); plt.close(fig)
     return res
 

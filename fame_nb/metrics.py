@@ -66,7 +66,8 @@ def exclude_items(scores: torch.Tensor, hists) -> torch.Tensor:
     "Set the scores of each row's history items (and padding) to -inf, in place."
     rows = np.repeat(np.arange(len(hists)), [len(h) for h in hists])
     cols = np.concatenate(hists) if len(rows) else np.zeros(0, np.int64)
-    scores[torch.from_numpy(rows), torch.from_numpy(cols.astype(np.int64))] = float('-inf')
+    idx = lambda a: torch.from_numpy(a.astype(np.int64)).to(scores.device)
+    scores[idx(rows), idx(cols)] = float('-inf')
     scores[:, 0] = float('-inf')
     return scores
 
@@ -112,10 +113,11 @@ def model_rank_counts(model, seqs: torch.Tensor, targets: torch.Tensor, hists=No
     "(greater, equal) counts of `targets` among `model`'s next-item scores for `seqs`, history items `hists` (if given) and padding excluded."
     if scores_by_query(model):                                         # on the model's device, one chunk unless item_chunk says otherwise
         return chunked_rank_counts(model.query(seqs).float(), model.item_table().float(), targets, hists, item_chunk)
-    sc = model.predict(seqs).float().cpu()
+    sc = model.predict(seqs).float()                                  # ranked where it was scored: only the counts leave the device
     if hists is not None: exclude_items(sc, hists)
     else: sc[:, 0] = float('-inf')
-    return rank_counts(sc, targets)
+    greater, equal = rank_counts(sc, targets.to(sc.device))
+    return greater.cpu(), equal.cpu()
 
 # %% ../nbs/06_eval.ipynb #0b70ed64
 @torch.no_grad()

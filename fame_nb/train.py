@@ -27,15 +27,15 @@ from .text import encode_texts, check_encoder, texts_cached
 from .supcon import PKSampler, RawProjector, pretrain_supcon
 
 # %% auto #0
-__all__ = ['MODELS', 'TARGETS', 'REC_LOSSES', 'STATUS', 'ModelSpec', 'register_model', 'model_spec', 'TrainConfig', 'make_config',
-           'config_from_dict', 'make_windows', 'CausalTargets', 'PrefixTargets', 'ClozeTargets', 'make_targets',
-           'ce_loss', 'rec_loss_for', 'get_device', 'save_weights', 'load_weights', 'run_status', 'set_status',
-           'require_finished', 'read_json', 'data_fingerprint', 'check_same_data', 'save_checkpoint', 'load_checkpoint',
-           'BatchLoss', 'local_batch', 'TrainingDiverged', 'fit', 'build_model', 'train_plain', 'run_name',
-           'new_run_dir', 'protocol', 'resolve_paths', 'train_run', 'load_pretrained_sasrec', 'check_fame',
+__all__ = ['MODELS', 'TARGETS', 'REC_LOSSES', 'STATUS', 'NO_FACET', 'ModelSpec', 'register_model', 'model_spec', 'TrainConfig',
+           'make_config', 'config_from_dict', 'make_windows', 'CausalTargets', 'PrefixTargets', 'ClozeTargets',
+           'make_targets', 'ce_loss', 'rec_loss_for', 'get_device', 'save_weights', 'load_weights', 'run_status',
+           'set_status', 'require_finished', 'read_json', 'data_fingerprint', 'check_same_data', 'save_checkpoint',
+           'load_checkpoint', 'BatchLoss', 'local_batch', 'TrainingDiverged', 'fit', 'build_model', 'train_plain',
+           'run_name', 'new_run_dir', 'protocol', 'resolve_paths', 'train_run', 'load_pretrained_sasrec', 'check_fame',
            'train_fame', 'FAMETextOptions', 'FAMERawOptions', 'FAMEPlusOptions', 'resolve_facets', 'check_text_model',
-           'item_texts_encoded', 'sasrec_init_norm', 'text_item_table', 'TextItemEmbedding', 'text_item_embedding',
-           'train_fame_plus']
+           'item_texts_encoded', 'sasrec_init_norm', 'facet_subspaces', 'text_item_table', 'TextItemEmbedding',
+           'text_item_embedding', 'train_fame_plus']
 
 # %% ../nbs/05_train.ipynb #b75fae4b
 @dataclass
@@ -625,6 +625,8 @@ register_model('fame', FAMEOptions, FAME.from_options, train_fame, check_fame,
                'FAME: SASRec pretraining, then facet heads + MoE attention fine-tuning (--experts 1: FAME w/o MoE)')
 
 # %% ../nbs/05_train.ipynb #34a1b9b3
+NO_FACET = 'none'   # a --facets slot whose head gets a text projection without SupCon
+
 @dataclass
 class FAMETextOptions(FAMEOptions):
     "FAME's hyper-parameters plus the frozen text encoder that initialises the item table (shared by FAME+ and FAME+raw)."
@@ -650,7 +652,7 @@ class FAMERawOptions(FAMETextOptions):
 @dataclass
 class FAMEPlusOptions(FAMETextOptions):
     "FAME+'s hyper-parameters: FAME+raw's, plus the facets and the alternating SupCon pre-training (Eq. 20-23)."
-    facets: str = None            # comma-separated facets for the SupCon heads, in order (default: the dataset's first --heads facets)
+    facets: str = None            # comma-separated facets for the SupCon heads, in order ('none': a head without SupCon; default: the dataset's first --heads facets)
     supcon_epochs: int = 300      # epochs of alternating SupCon pre-training
     P: int = 4                    # classes per SupCon batch
     K: int = 8                    # items per class in a SupCon batch
@@ -662,7 +664,8 @@ class FAMEPlusOptions(FAMETextOptions):
         if self.facets is not None:
             names = [f.strip() for f in str(self.facets).split(',')]
             if not all(names): raise ConfigError(f"--facets: expected comma-separated facet names, got {self.facets!r}")
-            if len(set(names)) != len(names): raise ConfigError(f"--facets: each facet once, got {self.facets!r}")
+            real = [n for n in names if n != NO_FACET]
+            if len(set(real)) != len(real): raise ConfigError(f"--facets: each facet once, got {self.facets!r}")
 
 # %% ../nbs/05_train.ipynb #1d353c9a
 def resolve_facets(cfg: TrainConfig, data: SeqData) -> list:
@@ -680,7 +683,8 @@ def resolve_facets(cfg: TrainConfig, data: SeqData) -> list:
                   f"pass --facets and a smaller --K to use it)", file=sys.stderr)
         if len(names) < cfg.heads: names = list(data.facets[:cfg.heads])      # let the P x K check name the problem
     if not names: raise ConfigError(f"--facets: dataset {data.name} has no facet labels (FAME+ needs item facets and text)")
-    bad = [f for f in names if f not in data.facets]
+    if all(f == NO_FACET for f in names): raise ConfigError(f"--facets {cfg.facets}: name at least one facet (no SupCon at all is --model fame+raw)")
+    bad = [f for f in names if f not in data.facets and f != NO_FACET]
     if bad: raise ConfigError(f"--facets: {data.name} has no facet {bad[0]!r}; available: {', '.join(data.facets) or 'none'}")
     if len(names) != cfg.heads: raise ConfigError(f"--heads ({cfg.heads}) must equal the number of --facets ({len(names)}: {','.join(names)}) for FAME+")
     return names
@@ -698,6 +702,7 @@ def check_text_model(cfg: TrainConfig, data: SeqData):
     if isinstance(cfg.options, FAMEPlusOptions):
         cfg.facets = ','.join(resolve_facets(cfg, data))
         for f in cfg.facets.split(','):
+            if f == NO_FACET: continue
             try: PKSampler(data.facet_codes(f)[1:], cfg.P, cfg.K, name=f)
             except ValueError as e: raise ConfigError(f"--facets/--K: {e}") from None
     check_fame(cfg, data)
@@ -711,17 +716,32 @@ def sasrec_init_norm(cfg: TrainConfig, data: SeqData) -> float:
     "Mean row norm of SASRec's own random item table: the scale a text-initialised table is given."
     return SASRec.from_options(cfg.options, data.n_items, cfg.max_len).item_emb.weight[1:].norm(dim=1).mean().item()
 
+def facet_subspaces(cfg: TrainConfig, data: SeqData, X, progress=True) -> tuple:
+    """(facet subspaces [n_items, H, dim/H], facets, SupCon history) of text vectors `X` (Eq. 20-21): alternating SupCon
+    on the named facets; a `none` slot is the text through an MLP at its random initialisation (as FAME+raw's), unit length."""
+    facets = resolve_facets(cfg, data)
+    real, sub = [f for f in facets if f != NO_FACET], cfg.dim // cfg.heads
+    proj, hist = pretrain_supcon(X, [data.facet_codes(f)[1:] for f in real], real, out_dim=sub * len(real), hidden=cfg.dim, P=cfg.P,
+                                 K=cfg.K, tau=cfg.tau, epochs=cfg.supcon_epochs, seed=cfg.seed, device=str(get_device(cfg.device)), progress=progress)
+    Z = torch.zeros(len(X), len(facets), sub)
+    with torch.no_grad():
+        Z[:, [h for h, f in enumerate(facets) if f != NO_FACET]] = proj(torch.as_tensor(X, dtype=torch.float32, device=next(proj.parameters()).device)).cpu()
+        if free := [h for h, f in enumerate(facets) if f == NO_FACET]:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(cfg.seed); raw = RawProjector(X.shape[1], sub * len(free), cfg.dim)
+            Z[:, free] = F.normalize(raw.embed(X).view(len(X), len(free), sub), dim=-1)
+    return Z.numpy(), facets, hist
+
 def text_item_table(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True) -> np.ndarray:
     "Initial item table [n_items+1, dim] from the item texts: SupCon facet subspaces (fame+) or a plain MLP (fame+raw)."
     X = item_texts_encoded(cfg, data, progress)
     if isinstance(cfg.options, FAMEPlusOptions):
-        facets = resolve_facets(cfg, data)
-        proj, hist = pretrain_supcon(X, [data.facet_codes(f)[1:] for f in facets], facets, out_dim=cfg.dim, P=cfg.P, K=cfg.K,
-                                     tau=cfg.tau, epochs=cfg.supcon_epochs, seed=cfg.seed, device=str(get_device(cfg.device)), progress=progress)
+        Z, _, hist = facet_subspaces(cfg, data, X, progress)
         if run_dir is not None and is_main(): write_csv(Path(run_dir) / 'supcon_history.csv', hist.reset_index())
+        E = Z.reshape(len(Z), -1)
     else:
         torch.manual_seed(cfg.seed); proj = RawProjector(X.shape[1], cfg.dim, cfg.mlp_hidden)
-    with torch.no_grad(): E = proj.embed(X).detach().cpu().numpy()
+        with torch.no_grad(): E = proj.embed(X).detach().cpu().numpy()
     E = E * (sasrec_init_norm(cfg, data) / np.linalg.norm(E, axis=1).mean())
     return np.concatenate([np.zeros((1, cfg.dim), E.dtype), E])
 

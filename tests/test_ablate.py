@@ -97,8 +97,8 @@ def test_table4_and_tsne(sweep):
     assert code == 0, err
     assert 'FAME+raw' in stdout and 'FAME+1,2' in stdout and 'one seed (no std)' in stdout, stdout
     res = pd.read_csv(sweep / 'table4.csv')
-    assert set(res.label) == {'SASRec', 'FAME', 'FAME+raw', 'FAME+1,2'}
-    assert set(res[res.label == 'FAME+1,2'].facets) == {'facet1,facet2'}
+    assert set(res.label) == {'SASRec', 'FAME', 'FAME+raw', 'FAME+1,2', 'FAME+1', 'FAME+2'}    # two facets: each alone too
+    assert set(res[res.label == 'FAME+1,2'].facets) == {'facet1,facet2'} and set(res[res.label == 'FAME+2'].facets) == {'facet2,none'}
     code, stdout, err = fame_nb('ablate', 'tsne', *args)
     assert code == 0, err
     t = pd.read_csv(sweep / 'tsne.csv')
