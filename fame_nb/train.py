@@ -17,6 +17,7 @@ from .core import (ConfigError, DataError, atomic_write, write_json, write_csv, 
                           check_int, check_float, check_choice)
 from .data import SeqData, load_dataset, train_seqs, default_data_dir
 from .model import SeqRecModel, SASRec, SASRecOptions, FAME, FAMEOptions, fame_from_sasrec
+from .encoders import GRU4Rec, GRU4RecOptions, FMLPRec, FMLPRecOptions, Mamba4Rec, Mamba4RecOptions
 from .metrics import evaluate
 from .text import encode_texts, check_encoder
 from .supcon import PKSampler, RawProjector, pretrain_supcon
@@ -410,6 +411,9 @@ def train_plain(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True):
     return fit(build_model(cfg, data), data, cfg, run_dir, progress)
 
 register_model('sasrec', SASRecOptions, SASRec.from_options, help='SASRec (Kang & McAuley 2018): causal self-attention')
+register_model('gru4rec', GRU4RecOptions, GRU4Rec.from_options, help='GRU4Rec (Hidasi et al. 2016; RecBole form): a GRU over item embeddings, causal')
+register_model('fmlprec', FMLPRecOptions, FMLPRec.from_options, help='FMLP-Rec (Zhou et al. 2022): learnable FFT filter blocks, not causal: one target per prefix')
+register_model('mamba4rec', Mamba4RecOptions, Mamba4Rec.from_options, help='Mamba4Rec (Liu et al. 2024): a Mamba (selective state space) block, causal')
 
 # %% ../nbs/05_train.ipynb #d31863f1
 _NAME_SKIP = {'dataset', 'data_dir', 'model', 'seed', 'out', 'device', 'eval_batch_size', 'pretrained'}
