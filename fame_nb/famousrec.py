@@ -337,15 +337,19 @@ class FamouSRec(SeqRecModel):
         w = self.weights(g, self.topk())
         B, full = len(x), bool((y[:, :-1] > 0).any())              # targets before the last position: sequence outputs needed
         rows, which, band, n_mis = self._triples(B, x.device)
-        own = run_experts(self.experts, X, pad, rows[:B * K], which[:B * K], band[:B * K], last=not full).view(B, K, *([self.max_len] if full else []), -1)
+        if full:                                                    # own bands over the whole sequence, mismatched pairs at the end
+            own = run_experts(self.experts, X, pad, rows[:B * K], which[:B * K], band[:B * K], last=False).view(B, K, self.max_len, -1)
+            mis = run_experts(self.experts, X, pad, rows[B * K:], which[B * K:], band[B * K:]) if n_mis else own.new_zeros(0, o.dim)
+        else:                                                       # one call per expert for all its triples
+            H = run_experts(self.experts, X, pad, rows, which, band)
+            own, mis = H[:B * K].view(B, K, -1), H[B * K:]
         Fu = (w.view(B, K, *[1] * (own.dim() - 2)) * own).sum(1)    # Eq. 7
         sel = y > 0 if full else (y[:, -1] > 0)
         rec = rec_loss(self, Fu[sel] / o.tau, y[sel] if full else y[sel, -1])
         if full: own, Fu = own[:, :, -1], Fu[:, -1]
         parts = {'rec': rec}
-        if o.lam > 0 and K > 1:
-            mis = run_experts(self.experts, X, pad, rows[B * K:], which[B * K:], band[B * K:], last=True).view(B, n_mis, -1)
-            parts['spe'] = spe_loss(pair_kl(torch.cat([own, mis], 1), self.item_table()[1:], o.spe_chunk), K, o.spe_form, o.spe_eps)
+        if n_mis:
+            parts['spe'] = spe_loss(pair_kl(torch.cat([own, mis.view(B, n_mis, -1)], 1), self.item_table()[1:], o.spe_chunk), K, o.spe_form, o.spe_eps)
         if o.mu > 0: parts['al'] = alignment_loss(own, Fu, o.al_tau or o.tau, o.detach_target)
         if o.gamma > 0 and o.gate == 'learned': parts['bal'] = balance_loss(g)
         weight = {'rec': 1.0, 'spe': o.lam, 'al': o.mu, 'bal': o.gamma}
