@@ -18,7 +18,9 @@ from .encoders import ENCODERS, make_encoder, SelfAttentionEncoder, GRUEncoder, 
 
 # %% auto #0
 __all__ = ['EXPERT_KINDS', 'FamousEmbedding', 'FrequencyRouter', 'expert_last', 'topk_gate', 'run_experts', 'SoftmaxStats',
-           'pair_kl', 'spe_loss', 'alignment_loss', 'balance_loss', 'expert_kinds', 'FamouSRecOptions', 'FamouSRec']
+           'pair_kl', 'spe_loss', 'alignment_loss', 'balance_loss', 'expert_kinds', 'FamouSRecOptions', 'FamouSRec',
+           'filter_response', 'plot_filter_response', 'routing_table', 'routing_by_length', 'plot_routing',
+           'fixed_expert_metrics']
 
 # %% ../nbs/04b_famousrec.ipynb #8914efff
 def _normal_init(m, std=0.02):
@@ -353,4 +355,81 @@ class FamouSRec(SeqRecModel):
         if o.mu > 0: parts['al'] = alignment_loss(own, Fu, o.al_tau or o.tau, o.detach_target)
         if o.gamma > 0 and o.gate == 'learned': parts['bal'] = balance_loss(g)
         weight = {'rec': 1.0, 'spe': o.lam, 'al': o.mu, 'bal': o.gamma}
-        return {'loss': sum(weight[k] * v for k, v in parts.items()), **parts}
+        return {"loss": sum(weight[k] * v for k, v in parts.items()), **{k: v.detach() for k, v in parts.items()}}
+
+# %% ../nbs/04b_famousrec.ipynb #d17bda8a
+def filter_response(model: FamouSRec) -> pd.DataFrame:
+    "Amplitude |Q_j(f)| of each expert's filter: one row per (expert, frequency) with the mean and std over channels."
+    if model.router.mode != 'fft': raise ConfigError("filter response: this FamouSRec has no frequency filters (--router mlp)")
+    A = torch.view_as_complex(model.router.filters.detach().float().cpu()).abs()          # [K, F, d]
+    n = model.max_len
+    return pd.DataFrame([{'expert': j, 'kind': k, 'label': f'{j + 1}: {k}', 'freq': f / n, 'amplitude': A[j, f].mean().item(),
+                          'std': A[j, f].std().item()} for j, k in enumerate(model.kinds) for f in range(A.shape[1])])
+
+def plot_filter_response(resp: pd.DataFrame, title: str = None, ax=None):
+    "Fig. 2 style: the amplitude response of each learned filter (mean over channels, shaded: +- std over channels)."
+    import matplotlib.pyplot as plt
+    if ax is None: _, ax = plt.subplots(figsize=(5.2, 3.2))
+    for lab, r in resp.groupby('label', sort=False):
+        ax.plot(r.freq, r.amplitude, marker='.', label=lab)
+        ax.fill_between(r.freq, r.amplitude - r['std'], r.amplitude + r['std'], alpha=0.15)
+    ax.set_xlabel('frequency (cycles per position)'); ax.set_ylabel('amplitude |Q_j|'); ax.set_xlim(0, 0.5)
+    ax.legend(title='expert', fontsize=8); ax.set_title(title or 'learned filters', fontsize=10)
+    return ax.figure
+
+# %% ../nbs/04b_famousrec.ipynb #77260fb8
+@torch.no_grad()
+def routing_table(model: FamouSRec, data, split: str = 'test', batch_size: int = 512, max_len: int = None) -> pd.DataFrame:
+    "Per user of `split`: raw id, history length (items before the target), gate probabilities and the top-1 expert."
+    from fame_nb.data import split_inputs
+    from fame_nb.metrics import pad_left
+    hist, _ = split_inputs(data, split)
+    dev, was = next(model.parameters()).device, model.training
+    model.eval()
+    try: G = torch.cat([model.explain(pad_left(hist[i:i + batch_size], max_len or model.max_len).to(dev))['gate'].float().cpu()
+                        for i in range(0, len(hist), batch_size)])
+    finally: model.train(was)
+    df = pd.DataFrame(G.numpy(), columns=[f'gate_{j + 1}' for j in range(model.K)])
+    df.insert(0, 'history', [len(h) for h in hist]); df.insert(0, 'user', data.user_ids if data.user_ids is not None else np.arange(len(hist)))
+    df['expert'] = G.argmax(1).numpy(); df['kind'] = [model.kinds[j] for j in df['expert']]
+    return df
+
+def routing_by_length(rt: pd.DataFrame, bins=4, kinds=None) -> pd.DataFrame:
+    """Share of users routed to each expert within history-length bins: `bins` quantile bins (an int) or bin edges;
+    one row per bin with the number of users and one column per expert ('j: kind')."""
+    K = sum(c.startswith('gate_') for c in rt.columns)
+    kinds = kinds or [rt.loc[rt.expert == j, 'kind'].iloc[0] if (rt.expert == j).any() else '?' for j in range(K)]
+    cut = pd.qcut(rt['history'], bins, duplicates='drop') if isinstance(bins, int) else pd.cut(rt['history'], bins)
+    t = pd.crosstab(cut, rt['expert']).reindex(columns=range(K), fill_value=0)
+    out = t.div(t.sum(1), axis=0)
+    out.columns = [f'{j + 1}: {k}' for j, k in enumerate(kinds)]
+    out.insert(0, 'users', t.sum(1).values)
+    out.index = [f'{int(np.floor(iv.left)) + 1}–{int(iv.right)}' for iv in out.index]
+    out.index.name = 'history length'
+    return out
+
+def plot_routing(shares: pd.DataFrame, title: str = None, ax=None):
+    "Stacked bars: the share of users routed to each expert per history-length bin (Table 4's analysis)."
+    import matplotlib.pyplot as plt
+    if ax is None: _, ax = plt.subplots(figsize=(5.2, 3.2))
+    s = shares.drop(columns='users')
+    s.plot.bar(stacked=True, ax=ax, width=0.75, rot=0)
+    for i, n in enumerate(shares['users']): ax.text(i, 1.01, f'n={n}', ha='center', fontsize=7)
+    ax.set_ylim(0, 1.08); ax.set_ylabel('share of users'); ax.set_xlabel('history length (items)')
+    ax.legend(title='top-1 expert', fontsize=8, bbox_to_anchor=(1.01, 1), loc='upper left'); ax.set_title(title or 'routing by history length', fontsize=10)
+    return ax.figure
+
+# %% ../nbs/04b_famousrec.ipynb #f8f24f68
+@torch.no_grad()
+def fixed_expert_metrics(model: FamouSRec, data, split: str = 'test', exclude_history: bool = True, batch_size: int = 512,
+                         max_len: int = None) -> pd.DataFrame:
+    "Fig. 5: full-ranking metrics of the learned top-1 routing and of every user sent to one fixed expert; one row per routing."
+    from fame_nb.metrics import evaluate
+    dev = next(model.parameters()).device
+    rows = []
+    for j in [None, *range(model.K)]:
+        model.fixed_expert = j
+        try: m = evaluate(model, data, split, exclude_history=exclude_history, batch_size=batch_size, max_len=max_len or model.max_len, device=dev)
+        finally: model.fixed_expert = None
+        rows.append({'routing': 'learned routing' if j is None else f'always {j + 1}: {model.kinds[j]}', **m})
+    return pd.DataFrame(rows).set_index('routing')
