@@ -118,6 +118,14 @@ def main():
     for name, (s, m) in rows.items():
         print(f"{name:44s} {s * 1e3:9.1f} {s / experts_sum[0]:10.2f} {s / rows['sasrec'][0]:9.2f} {m / 2**20:10.1f} "
               f"{m / experts_sum[1]:10.2f} {m / rows['sasrec'][1]:9.2f}")
+    # an epoch with each model's own targets: SASRec trains every position of sliding windows, FamouSRec one target per prefix
+    sas_cfg = make_config('sasrec', max_len=a.max_len)
+    n_win = len(make_targets(build_model(sas_cfg, data), train_seqs(data), sas_cfg))
+    fam = [v for v in rows if v.endswith('(default)')][0]
+    print(f"\nan epoch with each model's own targets: SASRec {n_win:,} windows (every position a target) = {-(-n_win // a.batch_size)} steps, "
+          f"{-(-n_win // a.batch_size) * rows['sasrec'][0]:.1f} s; FamouSRec {len(T):,} prefixes = {-(-len(T) // a.batch_size)} steps, "
+          f"{-(-len(T) // a.batch_size) * rows[fam][0]:.1f} s ({fam.strip()}); ratio "
+          f"{(-(-len(T) // a.batch_size) * rows[fam][0]) / (-(-n_win // a.batch_size) * rows['sasrec'][0]):.0f}x")
     # inference: top-1 against dense routing
     hist, _ = split_inputs(data, 'test')
     x = pad_left(hist[:a.eval_batch_size], a.max_len).to(dev)
