@@ -414,8 +414,6 @@ register_model('sasrec', SASRecOptions, SASRec.from_options, help='SASRec (Kang 
 register_model('gru4rec', GRU4RecOptions, GRU4Rec.from_options, help='GRU4Rec (Hidasi et al. 2016; RecBole form): a GRU over item embeddings, causal')
 register_model('fmlprec', FMLPRecOptions, FMLPRec.from_options, help='FMLP-Rec (Zhou et al. 2022): learnable FFT filter blocks, not causal: one target per prefix')
 register_model('mamba4rec', Mamba4RecOptions, Mamba4Rec.from_options, help='Mamba4Rec (Liu et al. 2024): a Mamba (selective state space) block, causal')
-from .famousrec import FamouSRec, FamouSRecOptions
-register_model('famousrec', FamouSRecOptions, FamouSRec.from_options, help='FamouSRec (WWW 2025): a frequency-augmented router over heterogeneous experts (--experts sa,gru,mlp,mamba), one target per prefix')
 
 # %% ../nbs/05_train.ipynb #d31863f1
 _NAME_SKIP = {'dataset', 'data_dir', 'model', 'seed', 'out', 'device', 'eval_batch_size', 'pretrained'}
@@ -635,3 +633,5 @@ register_model('fame+', FAMEPlusOptions, FAME.from_options, train_fame_plus, che
                'FAME+: item embeddings from text + alternating facet SupCon, then FAME')
 register_model('fame+raw', FAMERawOptions, FAME.from_options, train_fame_plus, check_text_model,
                'FAME+raw: item embeddings from text through a plain MLP, then FAME')
+from .famousrec import FamouSRec, FamouSRecOptions
+register_model('famousrec', FamouSRecOptions, FamouSRec.from_options, help='FamouSRec (WWW 2025): a frequency-augmented router over heterogeneous experts (--experts sa,gru,mlp,mamba), one target per prefix')
