@@ -80,6 +80,24 @@ class FrequencyRouter(nn.Module):
         else: z = X.sum(2) / (~pad).sum(1).clamp(min=1)[:, None, None]
         return self.gate(z.flatten(1))
 
+    def pooled(self, h, pad):
+        """The pooled bands [B, K, d] the gate reads, straight from the spectrum of h: each pooled x_j is a linear functional
+        of Q_j * rfft(h), so no band is inverted in full (inference computes only the routed users' bands, `band_of`)."""
+        n, F_ = h.shape[1], h.shape[1] // 2 + 1
+        spec = torch.fft.rfft(h, dim=1, norm='ortho')
+        f, t = torch.arange(F_, device=h.device, dtype=h.dtype), torch.arange(n, device=h.device, dtype=h.dtype)
+        c = torch.full((F_,), 2.0, device=h.device, dtype=h.dtype); c[0] = 1.0
+        if n % 2 == 0: c[-1] = 1.0                                     # DC and Nyquist once, the other frequencies twice
+        basis = torch.polar(c[:, None].expand(F_, n) / math.sqrt(n), 2 * math.pi * f[:, None] * t[None] / n)   # [F, n]: irfft's terms
+        if self.pool == 'last': W = basis[:, -1].expand(len(h), F_)
+        else: W = ((~pad).to(basis.dtype) @ basis.T) / (~pad).sum(1).clamp(min=1)[:, None]
+        return torch.einsum('bfd,kfd,bf->bkd', spec, torch.view_as_complex(self.filters), W).real, spec
+
+    def band_of(self, spec, pad, rows, which):
+        "The bands x_which [T, 1, n, d] of users `rows` only, from their spectra `spec` [B, n//2+1, d]."
+        n = pad.shape[1]
+        return (torch.fft.irfft(spec[rows] * torch.view_as_complex(self.filters)[which], n=n, dim=1, norm='ortho') * (~pad[rows])[..., None])[:, None]
+
     def response(self) -> torch.Tensor:
         "Amplitude response |Q_j(f)| averaged over channels: [K, max_len//2+1] (Fig. 2)."
         return torch.view_as_complex(self.filters.detach().float()).abs().mean(-1)
@@ -307,9 +325,18 @@ class FamouSRec(SeqRecModel):
         return self.mix(X, pad, self.weights(g, self.topk()), last=False)[:, -seqs.shape[1]:]
 
     def predict(self, seqs):
-        "Next-item scores [B, n_items+1] from the last position; at inference only each user's top-k experts run."
-        X, pad, g = self.route(seqs)
-        return self.score(self.mix(X, pad, self.weights(g, self.topk()), last=True))
+        "Next-item scores [B, n_items+1] from the last position; at inference only each user's top-k experts run, on their own bands."
+        if self.training or self.router.mode != 'fft':
+            X, pad, g = self.route(seqs)
+            return self.score(self.mix(X, pad, self.weights(g, self.topk()), last=True))
+        h, pad = self.embedding(seqs)                                   # inference: the gate from the pooled bands, then
+        z, spec = self.router.pooled(h, pad)                            # the routed (user, expert) bands only
+        g = self.router.gate(z.flatten(1)) if self.o.gate == 'learned' else h.new_zeros(len(h), self.K)
+        w = self.weights(g, self.topk())
+        rows, which = (w > 0).nonzero(as_tuple=True)
+        Xr = self.router.band_of(spec, pad, rows, which)
+        H = run_experts(self.experts, Xr, pad[rows], torch.arange(len(rows), device=h.device), which, torch.zeros_like(which))
+        return self.score(torch.zeros(len(w), H.shape[-1], dtype=H.dtype, device=H.device).index_add(0, rows, w[rows, which, None] * H))
 
     @torch.no_grad()
     def explain(self, seqs) -> dict:
