@@ -12,9 +12,10 @@ from .train import TrainConfig, ConfigError, MODELS, train_run, make_config, pro
 from .text import EncoderLoadError
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'Parser', 'option_docs', 'add_config_options', 'given_options', 'config_from_args', 'metrics_table',
-           'models_help', 'add_train_command', 'cmd_train', 'add_data_command', 'cmd_data', 'add_ablate_command',
-           'cmd_ablate', 'add_recommend_command', 'cmd_recommend', 'make_parser', 'main']
+__all__ = ['USER_ERRORS', 'FAMOUSREC_EXPERIMENTS', 'FAMOUSREC_ONLY', 'Parser', 'option_docs', 'add_config_options',
+           'given_options', 'config_from_args', 'metrics_table', 'models_help', 'add_train_command', 'cmd_train',
+           'add_data_command', 'cmd_data', 'add_ablate_command', 'cmd_ablate', 'add_famousrec_options',
+           'cmd_ablate_famousrec', 'add_recommend_command', 'cmd_recommend', 'make_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #53ad5a47
 class Parser(argparse.ArgumentParser):
@@ -155,16 +156,18 @@ def _facet_set(p: str) -> tuple:
 
 def add_ablate_command(sub):
     "Add the `ablate` sub-command (the sweeps and figures of notebook 07) to the sub-parsers `sub`."
-    a = sub.add_parser('ablate', help='resumable experiments: heads (Fig. 6), experts (Fig. 7), table4 (Table 4), tsne (Fig. 8)',
+    a = sub.add_parser('ablate', help='resumable experiments: heads (Fig. 6), experts (Fig. 7), table4 (Table 4), tsne (Fig. 8); '
+                                      'famousrec (its Table 3), famousrec-experts (Fig. 4), famousrec-fixed (Fig. 5, filters, routing)',
                        description='Train the variants of one experiment for each seed (same data, same seeds), resumably: a finished '
                                    'run under --out is never trained again. Writes <experiment>.csv (tidy results) and '
                                    '<experiment>.png to --out and prints the test metrics (mean ± std over seeds).')
-    a.add_argument('experiment', choices=['heads', 'experts', 'table4', 'tsne'], help='which experiment')
+    a.add_argument('experiment', choices=['heads', 'experts', 'table4', 'tsne', *FAMOUSREC_EXPERIMENTS], help='which experiment')
     a.add_argument('--seeds', type=int, nargs='+', default=[42], metavar='SEED', help='seeds; each variant is trained once per seed (default: 42)')
     a.add_argument('--heads', nargs='+', default=None, metavar='H', dest='sweep_heads',
                    help='heads: the H values (default: 1 2 4 8 16); experts: one H or best (default: best, from the heads results in --out); tsne: the number of facets (default: 2)')
     a.add_argument('--experts', nargs='+', default=None, metavar='N', dest='sweep_experts',
-                   help='experts: the N values (default: 2 4 8 16 32); table4: one N or best (default: best, from the experts results in --out)')
+                   help='experts: the N values (default: 2 4 8 16 32); table4: one N or best (default: best, from the experts results in --out); '
+                        'famousrec*: one expert list such as sa,gru,mlp,mamba (the default)')
     a.add_argument('--pairs', nargs='+', default=None, metavar='I,J',
                    help='table4: facet pairs I,J or single facets I, 1-based (default: 1,2 1,3 2,3; with fewer than three facets also each alone)')
     a.add_argument('--raw-mlp', nargs='+', default=None, metavar='M', dest='sweep_raw_mlp',
@@ -175,6 +178,7 @@ def add_ablate_command(sub):
     from fame_nb.train import FAMEPlusOptions
     add_config_options(a, TrainConfig, skip=('model', 'seed', 'out'), title='shared training options')
     add_config_options(a, FAMEPlusOptions, skip=('heads', 'experts', 'pretrained'), title='FAME / FAME+ options (every variant)')
+    add_famousrec_options(a)
     a.add_argument('--out', default=None, metavar='DIR', help='output folder (default: ablate/<dataset>); experiments sharing it share runs')
     a.add_argument('--workers', type=int, default=1, metavar='N',
                    help='train N runs at a time: N processes share the sweep (each run is trained by one of them; default: 1)')
@@ -190,6 +194,8 @@ def cmd_ablate(args):
     from fame_nb.distributed import launched
     if launched(): raise ConfigError("fame-nb ablate does not run under torchrun (its processes would each take other runs); "
                                      "use fame-nb ablate --workers N, or torchrun ... fame_nb.cli train for one distributed run")
+    if args.experiment in FAMOUSREC_EXPERIMENTS: return cmd_ablate_famousrec(args)
+    if (bad := _given(args, FAMOUSREC_ONLY)): raise ConfigError(f"--{bad.replace('_', '-')} is only used by ablate {', '.join(FAMOUSREC_EXPERIMENTS)}")
     cfg, x = make_config('fame+', **given_options(args, TrainConfig, FAMEPlusOptions)), args.experiment
     ds = Path(cfg.dataset).stem if cfg.dataset.endswith('.txt') else cfg.dataset
     out = args.out or str(Path('ablate') / ds)
@@ -247,6 +253,57 @@ def _run_ablate(args, cfg, x, out, command, kw):
     name = {'heads': 'head_sweep', 'experts': 'expert_sweep', 'table4': 'table4'}[x]
     miss = f", {len(res.attrs['missing'])} not finished (--report-only): {' '.join(res.attrs['missing'])}" if res.attrs['missing'] else ''
     print(f"trained {len(res.attrs['trained'])} run(s), reused {len(res.attrs['reused'])}{miss}; wrote {Path(out) / name}.csv and {Path(out) / name}.png")
+
+# %% ../nbs/08_cli.ipynb #c4ef2fca
+FAMOUSREC_EXPERIMENTS = ('famousrec', 'famousrec-experts', 'famousrec-fixed')
+
+def _fields(cls) -> set: return {f.name for f in dataclasses.fields(cls)}
+
+from .famousrec import FamouSRecOptions
+from .train import FAMEPlusOptions
+FAMOUSREC_ONLY = _fields(FamouSRecOptions) - _fields(FAMEPlusOptions) - {'experts'}   # flags only FamouSRec's experiments take
+
+def _given(args, names) -> str:
+    "The first option of `names` given on the command line, else None."
+    return next((n for n in sorted(names) if n in vars(args)), None)
+
+def add_famousrec_options(a):
+    "FamouSRec's options (those FAME's do not already define) for `ablate famousrec*`."
+    add_config_options(a, FamouSRecOptions, skip=tuple(_fields(FAMEPlusOptions) | {'experts'}),
+                       title='FamouSRec options (ablate famousrec*; --dim, --layers, --dropout and --tau above apply to it too)')
+
+def cmd_ablate_famousrec(args):
+    "Run `ablate famousrec`, `famousrec-experts` or `famousrec-fixed` and print its summary."
+    import shlex
+    from pathlib import Path
+    from fame_nb import experiments as E
+    x = args.experiment
+    if (bad := _given(args, _fields(FAMEPlusOptions) - _fields(FamouSRecOptions))): raise ConfigError(f"--{bad.replace('_', '-')} is not used by ablate {x}")
+    if args.sweep_heads or args.pairs or args.sweep_raw_mlp:
+        raise ConfigError(f"--{'heads' if args.sweep_heads else 'pairs' if args.pairs else 'raw-mlp'} is not used by ablate {x}")
+    if args.workers < 1: raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    if args.workers > 1 and args.report_only: raise ConfigError("--workers is not used by --report-only")
+    kw = given_options(args, TrainConfig, FamouSRecOptions)
+    if args.sweep_experts:
+        if len(args.sweep_experts) != 1: raise ConfigError(f"--experts takes one expert list here (e.g. sa,gru,mlp,mamba), got {' '.join(args.sweep_experts)}")
+        kw['experts'] = args.sweep_experts[0]
+    cfg = make_config('famousrec', **kw)
+    ds = Path(cfg.dataset).stem if cfg.dataset.endswith('.txt') else cfg.dataset
+    out = args.out or str(Path('ablate') / ds)
+    command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['ablate'] else None
+    run = {'famousrec': E.famousrec_ablation, 'famousrec-experts': E.famousrec_expert_sweep, 'famousrec-fixed': E.famousrec_fixed}[x]
+    helpers = _start_workers(args, args.workers - 1) if args.workers > 1 else []
+    try: res = run(cfg, seeds=args.seeds, out=out, progress=not args.quiet, command=command, report_only=args.report_only)
+    finally: _join_workers(helpers)
+    name = x.replace('-', '_')
+    t, cap = E.format_table(E.summarize(res, metrics=('HR@5', 'HR@10', 'NDCG@5', 'NDCG@10', 'NDCG@20')), index='label', columns='metric')
+    print(f"test split, {cap}:"); print(t.to_string())
+    if x == 'famousrec-fixed':
+        print(f"share of test users routed to each expert by history length (mean over seeds):")
+        print(E.routing_summary(out).to_string(float_format=lambda v: f'{v:.3f}'))
+    miss = f", {len(res.attrs['missing'])} not finished (--report-only): {' '.join(res.attrs['missing'])}" if res.attrs['missing'] else ''
+    extra = ', famousrec_routing.csv/.png and famousrec_filters.csv/.png' if x == 'famousrec-fixed' else ''
+    print(f"trained {len(res.attrs['trained'])} run(s), reused {len(res.attrs['reused'])}{miss}; wrote {Path(out) / name}.csv and .png{extra}")
 
 # %% ../nbs/08_cli.ipynb #90b7167d
 def add_recommend_command(sub):

@@ -19,20 +19,24 @@ from .seqdata import SeqData, split_inputs
 from .data import load_dataset
 from .metrics import pad_left, evaluate
 from .model import FAME
+from .famousrec import (FamouSRec, expert_kinds, filter_response, plot_filter_response, routing_table, routing_by_length,
+                               plot_routing, fixed_expert_metrics)
 from .train import (TrainConfig, ConfigError, MODELS, train_run, build_model, load_weights, write_json, write_csv,
                            make_config, run_status, set_status, require_finished, read_json, resolve_paths, config_from_dict,
                            check_same_data,
                            atomic_write, resolve_facets, get_device, NO_FACET)
 
 # %% auto #0
-__all__ = ['METRICS', 'PALETTE', 'HEADS', 'EXPERTS', 'FACET_PAIRS', 'TABLE4_ORDER', 'Variant', 'variant_config', 'run_path',
-           'is_finished', 'flat_record', 'config_mismatch', 'run_record', 'run_lock', 'run_locked', 'collect_results',
-           'run_sweep', 'summarize', 'format_table', 'plot_sweep', 'save_figure', 'head_sweep_variants',
-           'plot_head_sweep', 'head_sweep', 'best_setting', 'expert_sweep_variants', 'plot_expert_sweep',
-           'expert_sweep', 'table4_facet_sets', 'table4_variants', 'table4', 'plot_table4', 'table4_sweep',
-           'facet_embeddings', 'top_classes', 'class_separation', 'tsne_figure', 'tsne_experiment', 'load_run',
-           'user_index', 'case_study', 'item_label', 'case_table', 'format_case', 'gate_table', 'head_dominance',
-           'head_facet_alignment', 'show_case', 'head_hits', 'hit_summary', 'show_result']
+__all__ = ['METRICS', 'PALETTE', 'HEADS', 'EXPERTS', 'FACET_PAIRS', 'TABLE4_ORDER', 'FAMOUSREC_ORDER', 'Variant',
+           'variant_config', 'run_path', 'is_finished', 'flat_record', 'config_mismatch', 'run_record', 'run_lock',
+           'run_locked', 'collect_results', 'run_sweep', 'summarize', 'format_table', 'plot_sweep', 'save_figure',
+           'head_sweep_variants', 'plot_head_sweep', 'head_sweep', 'best_setting', 'expert_sweep_variants',
+           'plot_expert_sweep', 'expert_sweep', 'table4_facet_sets', 'table4_variants', 'table4', 'plot_table4',
+           'table4_sweep', 'facet_embeddings', 'top_classes', 'class_separation', 'tsne_figure', 'tsne_experiment',
+           'load_run', 'user_index', 'case_study', 'item_label', 'case_table', 'format_case', 'gate_table',
+           'head_dominance', 'head_facet_alignment', 'show_case', 'head_hits', 'hit_summary', 'famousrec_variants',
+           'famousrec_expert_variants', 'plot_variants', 'famousrec_ablation', 'famousrec_expert_sweep',
+           'famousrec_fixed', 'routing_summary', 'show_result']
 
 # %% ../nbs/07_ablations.ipynb #c10ba036
 @dataclass
@@ -88,6 +92,10 @@ def _check_variants(base: TrainConfig, variants, out, data: SeqData):
         build_model(cfg, data)
         if MODELS[cfg.model].check: MODELS[cfg.model].check(cfg.replace(), data)
 
+def _n_experts(e):
+    "Experts per head (FAME, a number) or FamouSRec's expert list ('sa,gru,mlp') as its number of experts."
+    return len(e.split(',')) if isinstance(e, str) else e
+
 def run_record(run_dir, v: Variant, sweep: str) -> list:
     "Tidy rows (one per split and metric) of a finished run."
     cfg = flat_record(read_json(Path(run_dir) / 'config.json'))
@@ -95,7 +103,7 @@ def run_record(run_dir, v: Variant, sweep: str) -> list:
     hist = pd.read_csv(Path(run_dir) / 'history.csv') if (Path(run_dir) / 'history.csv').is_file() else pd.DataFrame()
     fame = cfg['model'] != 'sasrec'
     info = {'dataset': cfg['dataset'], 'sweep': sweep, 'variant': v.name, 'label': v.label, 'model': cfg['model'],
-            'dim': cfg.get('dim'), 'heads': cfg.get('heads'), 'experts': cfg['experts'] if fame and 'experts' in cfg else np.nan,
+            'dim': cfg.get('dim'), 'heads': cfg.get('heads'), 'experts': _n_experts(cfg['experts']) if fame and 'experts' in cfg else np.nan,
             'facets': cfg.get('facets') or '', 'seed': cfg['seed'],
             'epochs': len(hist), 'train_seconds': float(hist['train_seconds'].sum()) if 'train_seconds' in hist else np.nan}
     return [{**info, 'split': s, 'metric': k, 'value': m[s][k]} for s in ('valid', 'test') for k in METRICS if k in m.get(s, {})]
@@ -577,6 +585,116 @@ def hit_summary(hits: pd.DataFrame) -> dict:
     lists = [c for c in hits.columns if c != 'user']
     return {'HR': hits[lists].mean().to_dict(), 'only FAME': int((hits['FAME'] & ~hits['equal gate']).sum()),
             'only equal gate': int((~hits['FAME'] & hits['equal gate']).sum()), 'users': len(hits)}
+
+# %% ../nbs/07_ablations.ipynb #a1b4c18b
+FAMOUSREC_ORDER = ['FamouSRec', 'w/o router', 'w/o frequency learning', 'w/o L_bal', 'w/o L_spe', 'w/o L_al']
+
+def _famousrec_base(base: TrainConfig, experts=None) -> tuple:
+    "The FamouSRec config of `base` and its expert list (`experts`, else the base's)."
+    base = base.replace(model='famousrec')
+    kinds = expert_kinds(experts if experts is not None else base.experts)
+    return base, ','.join(kinds), '+'.join(kinds)
+
+def famousrec_variants(experts='sa,gru,mlp,mamba') -> list:
+    "Table 3: FamouSRec with `experts` and its five ablations."
+    e = ','.join(expert_kinds(experts)); t = e.replace(',', '+'); full = {'model': 'famousrec', 'experts': e}
+    return [Variant(f'famousrec-{t}', 'FamouSRec', full),
+            Variant(f'famousrec-{t}-no-router', 'w/o router', {**full, 'gate': 'mean'}),
+            Variant(f'famousrec-{t}-no-freq', 'w/o frequency learning', {**full, 'router': 'mlp'}),
+            Variant(f'famousrec-{t}-no-bal', 'w/o L_bal', {**full, 'gamma': 0.0}),
+            Variant(f'famousrec-{t}-no-spe', 'w/o L_spe', {**full, 'lam': 0.0}),
+            Variant(f'famousrec-{t}-no-al', 'w/o L_al', {**full, 'mu': 0.0})]
+
+def famousrec_expert_variants(experts='sa,gru,mlp,mamba') -> list:
+    "Fig. 4: the heterogeneous list `experts` and, for each kind in it, K experts of that kind alone."
+    kinds = expert_kinds(experts); e = ','.join(kinds)
+    return [Variant(f"famousrec-{e.replace(',', '+')}", 'heterogeneous', {'model': 'famousrec', 'experts': e})] + \
+           [Variant(f'famousrec-{k}x{len(kinds)}', f'all {k}', {'model': 'famousrec', 'experts': ','.join([k] * len(kinds))})
+            for k in dict.fromkeys(kinds)]
+
+def plot_variants(res: pd.DataFrame, order=None, metrics=('HR@10', 'NDCG@10'), title: str = '', split: str = 'test'):
+    "Dot plot of a variant sweep: rows = metrics, columns = datasets, error bars = std over seeds, the first variant's mean dashed."
+    s = summarize(res, split, metrics)
+    sns.set_theme(style='whitegrid', context='paper')
+    datasets = list(dict.fromkeys(s.dataset))
+    fig, axes = plt.subplots(len(metrics), len(datasets), figsize=(4.4 * len(datasets) + 0.5, 2.7 * len(metrics)), squeeze=False)
+    for i, m in enumerate(metrics):
+        for j, ds in enumerate(datasets):
+            d = s[(s.dataset == ds) & (s.metric == m)].drop_duplicates('label').set_index('label')
+            d = d.loc[[c for c in (order or []) if c in d.index] + [c for c in d.index if c not in (order or [])]]
+            ax, colours = axes[i, j], sns.color_palette('deep', len(d))
+            for k, (lab, r) in enumerate(d.iterrows()):
+                ax.errorbar([k], [r['mean']], yerr=[r['std']] if r['n_seeds'] > 1 else None, fmt='o', ms=7, capsize=4, color=colours[k])
+            if len(d): ax.axhline(d['mean'].iloc[0], color='grey', ls='--', lw=1)
+            ax.set_xlim(-0.6, len(d) - 0.4); ax.set_xticks(range(len(d))); ax.set_xticklabels(d.index, rotation=30, ha='right')
+            ax.set_ylabel(m); ax.set_title(ds, fontsize=9)
+    n = sorted(set(s.n_seeds))
+    fig.suptitle(f"{title} ({split}, {'mean ± std over ' if n[-1] > 1 else ''}{n[0]}{'–' + str(n[-1]) if len(n) > 1 else ''} seed{'s' if n[-1] > 1 else ''})", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+def famousrec_ablation(base: TrainConfig, experts=None, seeds=(42,), out='ablate', data: SeqData = None, progress=True, command=None,
+                       report_only=False) -> pd.DataFrame:
+    "Table 3: train FamouSRec and its five ablations for each seed (resumable); writes `famousrec.csv` and `famousrec.png`."
+    base, e, _ = _famousrec_base(base, experts)
+    res = run_sweep('famousrec', base, famousrec_variants(e), seeds, out, data, progress, command, report_only)
+    fig = plot_variants(res, FAMOUSREC_ORDER, title=f'Table 3: FamouSRec ({e}) ablations'); save_figure(fig, Path(out) / 'famousrec.png'); plt.close(fig)
+    return res
+
+def famousrec_expert_sweep(base: TrainConfig, experts=None, seeds=(42,), out='ablate', data: SeqData = None, progress=True, command=None,
+                           report_only=False) -> pd.DataFrame:
+    "Fig. 4: heterogeneous against homogeneous experts (resumable); writes `famousrec_experts.csv` and `famousrec_experts.png`."
+    base, e, _ = _famousrec_base(base, experts)
+    res = run_sweep('famousrec_experts', base, famousrec_expert_variants(e), seeds, out, data, progress, command, report_only)
+    fig = plot_variants(res, title=f'Fig. 4: heterogeneous ({e}) vs homogeneous experts'); save_figure(fig, Path(out) / 'famousrec_experts.png'); plt.close(fig)
+    return res
+
+# %% ../nbs/07_ablations.ipynb #0ca0b2c0
+def famousrec_fixed(base: TrainConfig, experts=None, seeds=(42,), out='ablate', data: SeqData = None, progress=True, command=None,
+                    report_only=False, bins: int = 4) -> pd.DataFrame:
+    "Fig. 5 (learned routing vs one fixed expert), Fig. 2 (filters) and Table 4's routing by history length, from trained FamouSRec runs."
+    base, e, t = _famousrec_base(base, experts)
+    v = famousrec_variants(e)[0]
+    data = data if data is not None else load_dataset(resolve_paths(base.replace()).dataset, base.data_dir, base.min_count)
+    runs = run_sweep('famousrec_fixed', base, [v], seeds, out, data, progress, command, report_only)
+    rows, routes, filters = [], [], []
+    for s in sorted(set(runs.seed)):
+        rd = run_path(variant_config(base, v, int(s), out))
+        model, cfg, _ = load_run(rd, data)
+        info = runs[(runs.seed == s)].iloc[0][['dataset', 'model', 'dim', 'heads', 'experts', 'facets', 'seed', 'epochs', 'train_seconds']].to_dict()
+        for split in ('valid', 'test'):
+            fx = fixed_expert_metrics(model, data, split, exclude_history=not cfg.keep_history, max_len=cfg.max_len)
+            for routing, r in fx.iterrows():
+                rows += [{**info, 'sweep': 'famousrec_fixed', 'variant': routing, 'label': routing, 'split': split, 'metric': k, 'value': r[k]}
+                         for k in METRICS if k in r]
+        rt = routing_table(model, data, 'test', max_len=cfg.max_len)
+        sh = routing_by_length(rt, bins, kinds=model.kinds)
+        routes.append(sh.reset_index().melt(['history length', 'users'], var_name='expert', value_name='share').assign(seed=int(s)))
+        if model.router.mode == 'fft': filters.append(filter_response(model).assign(seed=int(s)))
+    cols = ['dataset', 'sweep', 'variant', 'label', 'model', 'dim', 'heads', 'experts', 'facets', 'seed', 'epochs', 'train_seconds', 'split', 'metric', 'value']
+    res = pd.DataFrame(rows, columns=cols); res.attrs.update(runs.attrs)
+    out = Path(out)
+    write_csv(out / 'famousrec_fixed.csv', res)
+    fig = plot_variants(res, title=f'Fig. 5: learned routing vs one fixed expert ({e})'); save_figure(fig, out / 'famousrec_fixed.png'); plt.close(fig)
+    routing = pd.concat(routes, ignore_index=True); write_csv(out / 'famousrec_routing.csv', routing)
+    mean = routing.pivot_table(index='history length', columns='expert', values='share', aggfunc='mean', sort=False)
+    mean.insert(0, 'users', routing.groupby('history length', sort=False)['users'].first())
+    n = routing.seed.nunique()
+    fig = plot_routing(mean, f"test users' top-1 expert by history length ({data.name}, mean over {n} seed{'s' if n > 1 else ''})")
+    save_figure(fig, out / "famousrec_routing.png"); plt.close("all")
+    if filters:
+        fr = pd.concat(filters, ignore_index=True); write_csv(out / 'famousrec_filters.csv', fr)
+        m = fr.groupby(['label', 'freq'], sort=False)['amplitude'].agg(amplitude='mean', std='std').fillna(0).reset_index()
+        fig = plot_filter_response(m, f"learned filters ({data.name}, mean over {fr.seed.nunique()} seed{'s' if fr.seed.nunique() > 1 else ''}; shaded: ± std over seeds)")
+        save_figure(fig, out / 'famousrec_filters.png'); plt.close('all')
+    return res
+
+def routing_summary(out) -> pd.DataFrame:
+    "Mean (over seeds) share of test users routed to each expert per history-length bin, from `out/famousrec_routing.csv`."
+    r = pd.read_csv(Path(out) / 'famousrec_routing.csv')
+    t = r.pivot_table(index='history length', columns='expert', values='share', aggfunc='mean', sort=False)
+    t.insert(0, 'users', r.groupby('history length', sort=False)['users'].first()); t.insert(1, 'seeds', r.groupby('history length', sort=False)['seed'].nunique())
+    return t
 
 # %% ../nbs/07_ablations.ipynb #49cce73f
 def show_result(folder, sweep: str, split: str = 'test'):

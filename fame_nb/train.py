@@ -19,6 +19,7 @@ from .core import (ConfigError, DataError, atomic_write, write_json, write_csv, 
 from .seqdata import SeqData, train_seqs
 from .data import load_dataset, default_data_dir
 from .model import SeqRecModel, SASRec, SASRecOptions, FAME, FAMEOptions, fame_from_sasrec
+from .encoders import GRU4Rec, GRU4RecOptions, FMLPRec, FMLPRecOptions, Mamba4Rec, Mamba4RecOptions
 from .metrics import evaluate
 from .scoring import model_ce, amp_dtype, autocast, AMP_MODES
 from .distributed import (init_distributed, launched, world_size, rank, local_rank, is_main, all_reduce, any_process,
@@ -474,6 +475,9 @@ def train_plain(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True):
     return fit(build_model(cfg, data), data, cfg, run_dir, progress)
 
 register_model('sasrec', SASRecOptions, SASRec.from_options, help='SASRec (Kang & McAuley 2018): causal self-attention')
+register_model('gru4rec', GRU4RecOptions, GRU4Rec.from_options, help='GRU4Rec (Hidasi et al. 2016; RecBole form): a GRU over item embeddings, causal')
+register_model('fmlprec', FMLPRecOptions, FMLPRec.from_options, help='FMLP-Rec (Zhou et al. 2022): learnable FFT filter blocks, not causal: one target per prefix')
+register_model('mamba4rec', Mamba4RecOptions, Mamba4Rec.from_options, help='Mamba4Rec (Liu et al. 2024): a Mamba (selective state space) block, causal')
 
 # %% ../nbs/05_train.ipynb #d31863f1
 _NAME_SKIP = {'dataset', 'data_dir', 'model', 'seed', 'out', 'device', 'eval_batch_size', 'pretrained', 'item_chunk'}
@@ -783,3 +787,5 @@ register_model('fame+', FAMEPlusOptions, FAME.from_options, train_fame_plus, che
                'FAME+: item embeddings from text + alternating facet SupCon, then FAME')
 register_model('fame+raw', FAMERawOptions, FAME.from_options, train_fame_plus, check_text_model,
                'FAME+raw: item embeddings from text through a plain MLP, then FAME')
+from .famousrec import FamouSRec, FamouSRecOptions
+register_model('famousrec', FamouSRecOptions, FamouSRec.from_options, help='FamouSRec (WWW 2025): a frequency-augmented router over heterogeneous experts (--experts sa,gru,mlp,mamba), one target per prefix')
