@@ -8,7 +8,7 @@ import argparse, dataclasses, sys, time
 import pandas as pd
 from fastcore.docments import docments
 from .data import DataError, DATASETS
-from .train import TrainConfig, ConfigError, MODELS, train_run, make_config, protocol
+from .train import TrainConfig, ConfigError, MODELS, train_run, make_config, protocol, protocol_line
 from .text import EncoderLoadError
 
 # %% auto #0
@@ -86,7 +86,7 @@ def cmd_train(args):
     else: run_dir, metrics, _, secs = train_run(config_from_args(args), progress=not args.quiet)
     print(metrics_table(metrics))
     p = metrics['protocol']
-    print(f"{p['ranking']} ranking, history items {p['history_items']}, ties {p['ties']}; {secs:.0f} s; run written to {run_dir}")
+    print(f"{protocol_line(p)}; {secs:.0f} s; run written to {run_dir}")
 
 # %% ../nbs/08_cli.ipynb #876c1b1a
 def add_data_command(sub):

@@ -10,8 +10,9 @@ from .core import ConfigError
 from .seqdata import SeqData, split_inputs
 
 # %% auto #0
-__all__ = ['KS', 'TIES', 'NonFiniteScores', 'rank_counts', 'ranks_from_counts', 'ranks_of', 'rank_metrics', 'pad_left',
-           'exclude_items', 'evaluate']
+__all__ = ['KS', 'TIES', 'SAMPLINGS', 'SAMPLED_WARNING', 'NonFiniteScores', 'rank_counts', 'ranks_from_counts', 'ranks_of',
+           'rank_metrics', 'pad_left', 'exclude_items', 'evaluate', 'item_popularity', 'sample_negatives',
+           'sampled_scores']
 
 # %% ../nbs/06_eval.ipynb #bf104102
 KS = (5, 10, 20)
@@ -71,10 +72,12 @@ def exclude_items(scores: torch.Tensor, hists) -> torch.Tensor:
 # %% ../nbs/06_eval.ipynb #6a151175
 @torch.no_grad()
 def evaluate(model, data: SeqData, split: str = 'test', exclude_history: bool = True, batch_size: int = 512,
-             max_len: int = None, device='cpu', ks=KS, return_ranks=False, ties: str = 'pessimistic', seed: int = 0):
-    "Full-ranking HR@k/NDCG@k of `model` on the leave-one-out `split` ('valid' or 'test') of `data`."
+             max_len: int = None, device='cpu', ks=KS, return_ranks=False, ties: str = 'pessimistic', seed: int = 0,
+             negatives: int = 0, sampling: str = 'uniform'):
+    "HR@k/NDCG@k of `model` on the leave-one-out `split` ('valid' or 'test') of `data`: full ranking, or among `negatives` sampled items."
     hist, tgt = split_inputs(data, split)
     gen = torch.Generator().manual_seed(seed)                       # random ties: the same draws for the same seed
+    negs = torch.from_numpy(sample_negatives(data, negatives, sampling, seed)) if negatives else None   # sampled ranking (not comparable)
     max_len = max_len or model.max_len
     was_training = model.training; model.eval()
     ranks = []
@@ -83,8 +86,59 @@ def evaluate(model, data: SeqData, split: str = 'test', exclude_history: bool = 
         sc = model.predict(pad_left(h, max_len).to(device)).float().cpu()
         if exclude_history: exclude_items(sc, h)
         else: sc[:, 0] = float('-inf')
-        ranks.append(ranks_of(sc, torch.from_numpy(tgt[i:i + batch_size]), ties, gen))
+        t = torch.from_numpy(tgt[i:i + batch_size])
+        if negs is not None: sc, t = sampled_scores(sc, t, negs[i:i + batch_size])
+        ranks.append(ranks_of(sc, t, ties, gen))
     model.train(was_training)
     ranks = torch.cat(ranks)
     m = rank_metrics(ranks, ks)
     return (m, ranks) if return_ranks else m
+
+# %% ../nbs/06_eval.ipynb #5d68fb74
+SAMPLINGS = ('uniform', 'popularity')
+SAMPLED_WARNING = 'sampled ranking: NOT comparable to full-ranking numbers (inflated, and it can reorder models)'
+
+def item_popularity(data: SeqData) -> np.ndarray:
+    "Interactions per item id in the training split (all but each user's last two items); index 0 = padding = 0."
+    tr = [s[:-2] for s in data.seqs]
+    flat = np.concatenate(tr).astype(np.int64) if len(tr) else np.zeros(0, np.int64)
+    return np.bincount(flat, minlength=data.n_items + 1).astype(np.float64)
+
+def sample_negatives(data: SeqData, n: int, sampling: str = 'uniform', seed: int = 0) -> np.ndarray:
+    "[n_users, n] distinct negative item ids per user, none in the user's sequence, uniform or by popularity; fixed by `seed`."
+    if sampling not in SAMPLINGS: raise ConfigError(f"--eval-sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
+    U, N = data.n_users, data.n_items
+    w = np.ones(N + 1) if sampling == 'uniform' else item_popularity(data)
+    w[0] = 0.0
+    lens = np.array([len(s) for s in data.seqs], np.int64)
+    users = np.repeat(np.arange(U), lens)
+    items = np.concatenate(data.seqs).astype(np.int64) if U else np.zeros(0, np.int64)
+    seen = np.unique(users * (N + 1) + items)                                   # sorted keys user*(N+1)+item
+    can = (w > 0).sum() - np.bincount((seen // (N + 1))[w[seen % (N + 1)] > 0], minlength=U)   # items each user can get
+    if U and can.min() < n:
+        raise ConfigError(f"--eval-negatives {n}: user {int(can.argmin())} has only {int(can.min())} items it has not seen "
+                          f"({sampling} sampling); use fewer negatives")
+    p, rng = w / w.sum(), np.random.default_rng(seed)
+    out, filled = np.full((U, n), -1, np.int64), np.zeros(U, np.int64)
+    todo = np.arange(U)
+    while len(todo):                                                            # a few rounds: oversample, drop seen and repeated
+        cand = np.concatenate([out[todo], rng.choice(N + 1, size=(len(todo), 2 * n + 16), p=p)], 1)
+        key = todo[:, None] * (N + 1) + cand
+        pos = np.searchsorted(seen, key).clip(max=max(len(seen) - 1, 0))
+        ok = (cand > 0) & ~((seen[pos] == key) if len(seen) else np.zeros_like(key, bool))
+        order = np.argsort(cand, axis=1, kind='stable')                         # repeats: keep the first occurrence
+        srt = np.take_along_axis(cand, order, 1)
+        dup = np.zeros_like(ok); np.put_along_axis(dup, order[:, 1:], srt[:, 1:] == srt[:, :-1], 1)
+        ok &= ~dup
+        rank = np.cumsum(ok, 1)
+        take = ok & (rank <= n)
+        rows, cols = np.nonzero(take)
+        out[todo[rows], rank[rows, cols] - 1] = cand[rows, cols]
+        filled[todo] = np.minimum(rank[:, -1], n)
+        todo = todo[filled[todo] < n]
+    return out
+
+def sampled_scores(scores: torch.Tensor, targets: torch.Tensor, negs: torch.Tensor) -> tuple:
+    "Scores of [target, negatives] per row ([B, 1+n]) and the target's column (0): rank among the sampled candidates only."
+    cand = torch.cat([targets[:, None], negs], 1)
+    return scores.gather(1, cand), torch.zeros(len(targets), dtype=torch.long)

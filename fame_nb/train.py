@@ -19,19 +19,20 @@ from .core import (ConfigError, DataError, atomic_write, write_json, write_csv, 
 from .seqdata import SeqData, train_seqs
 from .data import load_dataset, default_data_dir
 from .model import SeqRecModel, SASRec, SASRecOptions, FAME, FAMEOptions, fame_from_sasrec
-from .metrics import evaluate
+from .metrics import evaluate, TIES, SAMPLINGS, SAMPLED_WARNING
 from .text import encode_texts, check_encoder, texts_cached
 from .supcon import PKSampler, RawProjector, pretrain_supcon
 
 # %% auto #0
 __all__ = ['MODELS', 'TARGETS', 'REC_LOSSES', 'STATUS', 'ModelSpec', 'register_model', 'model_spec', 'TrainConfig', 'make_config',
            'config_from_dict', 'make_windows', 'CausalTargets', 'PrefixTargets', 'ClozeTargets', 'make_targets',
-           'ce_loss', 'get_device', 'save_weights', 'load_weights', 'run_status', 'set_status', 'require_finished',
-           'read_json', 'data_fingerprint', 'check_same_data', 'save_checkpoint', 'load_checkpoint', 'TrainingDiverged',
-           'fit', 'build_model', 'train_plain', 'run_name', 'new_run_dir', 'protocol', 'resolve_paths', 'train_run',
-           'load_pretrained_sasrec', 'check_fame', 'train_fame', 'FAMETextOptions', 'FAMERawOptions', 'FAMEPlusOptions',
-           'resolve_facets', 'check_text_model', 'item_texts_encoded', 'sasrec_init_norm', 'text_item_table',
-           'TextItemEmbedding', 'text_item_embedding', 'train_fame_plus']
+           'ce_loss', 'bce_loss', 'get_device', 'save_weights', 'load_weights', 'run_status', 'set_status',
+           'require_finished', 'read_json', 'data_fingerprint', 'check_same_data', 'save_checkpoint', 'load_checkpoint',
+           'TrainingDiverged', 'fit', 'build_model', 'train_plain', 'run_name', 'new_run_dir', 'protocol',
+           'protocol_line', 'eval_options', 'resolve_paths', 'train_run', 'load_pretrained_sasrec', 'check_fame',
+           'train_fame', 'FAMETextOptions', 'FAMERawOptions', 'FAMEPlusOptions', 'resolve_facets', 'check_text_model',
+           'item_texts_encoded', 'sasrec_init_norm', 'text_item_table', 'TextItemEmbedding', 'text_item_embedding',
+           'train_fame_plus']
 
 # %% ../nbs/05_train.ipynb #b75fae4b
 @dataclass
@@ -71,7 +72,11 @@ class TrainConfig:
     lr: float = 1e-3              # Adam learning rate
     weight_decay: float = 0.0     # Adam weight decay
     seed: int = 42                # seed for initialisation, shuffling and dropout
+    loss: str = 'ce'              # training loss: ce (full softmax over all items) or bce (one uniformly sampled negative per target, as SASRec's code)
     keep_history: bool = False    # rank items already in the history instead of excluding them
+    ties: str = 'pessimistic'     # a target tied with other items ranks behind them (pessimistic), before them (optimistic) or at random
+    eval_negatives: int = 0       # 0: rank against all items (full ranking); N: rank among N sampled negatives per user (NOT comparable)
+    eval_sampling: str = 'uniform' # how --eval-negatives are drawn: uniform or popularity (training-split counts)
     eval_batch_size: int = 512    # users per evaluation batch
     device: str = 'cpu'           # torch device: cpu, cuda, cuda:N, mps, or auto
     out: str = 'runs'             # parent folder of run directories
@@ -91,6 +96,8 @@ class TrainConfig:
         check_int(self, 'patience', 'min_count', lo=0); check_int(self, 'seed', lo=0, hi=2**32 - 1)
         check_int(self, 'stride', lo=1, hi=self.max_len, none=True)
         check_float(self, 'lr', lo=0, lo_open=True); check_float(self, 'weight_decay', lo=0)
+        check_choice(self, 'loss', tuple(REC_LOSSES)); check_choice(self, 'ties', TIES)
+        check_int(self, 'eval_negatives', lo=0); check_choice(self, 'eval_sampling', SAMPLINGS)
         for k in ('dataset', 'device', 'out'):
             if not isinstance(getattr(self, k), str) or not getattr(self, k): raise ConfigError(f"{flag(k)} must be a non-empty string")
         return self
@@ -224,7 +231,15 @@ def ce_loss(model, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     "Mean full-softmax cross-entropy of representations `h` [n, d] against all items, targets `y` [n] (Eq. 18)."
     return F.cross_entropy(model.score(h), y)
 
-REC_LOSSES = {'ce': ce_loss}
+def bce_loss(model, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    "Binary cross-entropy of each target against one uniformly sampled other item (the original SASRec / S3-Rec / ICLRec loss)."
+    E = model.item_table()
+    neg = torch.randint(1, E.shape[0] - 1, y.shape, device=y.device)
+    neg = neg + (neg >= y).long()                                  # uniform over the items other than the target (and padding)
+    pos_s, neg_s = (h * E[y]).sum(-1), (h * E[neg]).sum(-1)
+    return F.softplus(-pos_s).mean() + F.softplus(neg_s).mean()   # -log sigmoid(pos) - log(1 - sigmoid(neg))
+
+REC_LOSSES = {'ce': ce_loss, 'bce': bce_loss}
 
 # %% ../nbs/05_train.ipynb #089b6a56
 def get_device(device: str = 'cpu') -> torch.device:
@@ -347,7 +362,7 @@ def fit(model, data: SeqData, cfg: TrainConfig, run_dir=None, progress=True, sta
     g, gm = torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1)
     T = make_targets(model, train_seqs(data), cfg, generator=gm)
     opt = torch.optim.Adam(model.parameters(), lr=lr or cfg.lr, betas=(0.9, 0.999), weight_decay=cfg.weight_decay)
-    rec_loss = REC_LOSSES['ce']
+    rec_loss = REC_LOSSES[cfg.loss]
     best, best_ep, best_state, bad, hist, start = -1.0, 0, None, 0, [], 1
     prev = history if history is not None else pd.DataFrame()
     cp = Path(run_dir) / f'checkpoint-{stage}.pt' if run_dir is not None else None
@@ -360,7 +375,7 @@ def fit(model, data: SeqData, cfg: TrainConfig, run_dir=None, progress=True, sta
         model.load_state_dict(c['model']); opt.load_state_dict(c['optimizer']); _set_rng_state(c['rng'], {'shuffle': g, 'mask': gm})
         start = c['epoch'] + 1
         _say(f"{stage}: resuming after epoch {c['epoch']} (best epoch {best_ep}, valid NDCG@10 {best:.4f})", progress)
-    ev = dict(exclude_history=not cfg.keep_history, batch_size=cfg.eval_batch_size, max_len=cfg.max_len, device=dev)
+    ev = eval_options(cfg, dev)
     bar = tqdm(total=None, desc=stage, unit='epoch', disable=not progress, leave=False, initial=start - 1,
                bar_format='{desc}: epoch {n_fmt} [{elapsed}, {rate_inv_fmt}{postfix}]')
     ep = start - 1
@@ -443,9 +458,26 @@ def new_run_dir(cfg: TrainConfig, name: str = None) -> Path:
     raise ConfigError(f"--out {out}: too many runs named {base}")
 
 def protocol(cfg: TrainConfig) -> dict:
-    "The evaluation protocol of a run, as recorded in `config.json`, `metrics.json` and tables."
-    return {'split': 'leave-one-out', 'ranking': 'full (all items)', 'history_items': 'kept' if cfg.keep_history else 'excluded',
-            'ties': 'counted against the target', 'loss': 'ce (full softmax)'}
+    "The protocol of a run (training loss and evaluation), as recorded in `config.json`, `metrics.json` and tables."
+    p = {'split': 'leave-one-out', 'ranking': 'full (all items)' if not cfg.eval_negatives else
+             f'sampled ({cfg.eval_negatives} {cfg.eval_sampling} negatives per user)',
+         'history_items': 'kept' if cfg.keep_history else 'excluded', 'ties': cfg.ties,
+         'loss': {'ce': 'ce (full softmax)', 'bce': 'bce (one sampled negative)'}[cfg.loss]}
+    if cfg.eval_negatives: p['warning'] = SAMPLED_WARNING
+    return p
+
+def protocol_line(p: dict) -> str:
+    "One line for tables and logs: `full ranking, history excluded, ties pessimistic, loss ce`."
+    ties = {'counted against the target': 'pessimistic'}.get(p.get('ties'), p.get('ties'))   # runs of earlier versions
+    ranking = p.get('ranking', 'full (all items)')
+    line = (f"{'full' if ranking.startswith('full') else ranking} ranking, history items {p.get('history_items')}, "
+            f"ties {ties}, loss {p.get('loss', 'ce').split(' ')[0]}")
+    return line + (f" [{p['warning']}]" if p.get('warning') else '')
+
+def eval_options(cfg: TrainConfig, device) -> dict:
+    "The keyword arguments of `evaluate` that the run's protocol fixes (used for validation and test alike)."
+    return dict(exclude_history=not cfg.keep_history, batch_size=cfg.eval_batch_size, max_len=cfg.max_len, device=device,
+                ties=cfg.ties, seed=cfg.seed, negatives=cfg.eval_negatives, sampling=cfg.eval_sampling)
 
 def resolve_paths(cfg: TrainConfig) -> TrainConfig:
     "Make the data location absolute: a dataset given as a file path, and the data folder (so the run reads the same files from anywhere)."
@@ -458,6 +490,7 @@ def train_run(cfg: TrainConfig, data: SeqData = None, progress=True, run_name: s
     if resume is not None: cfg, run_dir = _resume_config(resume)
     cfg = resolve_paths(cfg.replace()).validate(); dev = get_device(cfg.device)
     spec = model_spec(cfg.model)
+    if cfg.eval_negatives: print(f"warning: {SAMPLED_WARNING}", file=sys.stderr)
     data = data if data is not None else load_dataset(cfg.dataset, cfg.data_dir, cfg.min_count)
     build_model(cfg, data)                                     # fail on a bad architecture before writing anything
     if spec.check: spec.check(cfg, data)
@@ -471,7 +504,7 @@ def train_run(cfg: TrainConfig, data: SeqData = None, progress=True, run_name: s
     t0 = time.perf_counter()
     try:
         model, hist = (spec.pipeline or train_plain)(cfg, data, run_dir, progress)
-        ev = dict(exclude_history=not cfg.keep_history, batch_size=cfg.eval_batch_size, max_len=cfg.max_len, device=dev)
+        ev = eval_options(cfg, dev)
         metrics = {'valid': evaluate(model, data, 'valid', **ev), 'test': evaluate(model, data, 'test', **ev), 'protocol': protocol(cfg)}
         save_weights(model, run_dir / 'model.safetensors', {'model': cfg.model})
         write_json(run_dir / 'metrics.json', metrics)
