@@ -382,6 +382,7 @@ def fit(model, data: SeqData, cfg: TrainConfig, run_dir=None, progress=True, sta
     while ep < cfg.epochs and bad < cfg.patience:
         ep += 1
         t0, model = time.perf_counter(), model.train()
+        if hasattr(model, 'epoch_start'): model.epoch_start(epoch=ep, data=data, examples=T, cfg=cfg, device=dev)   # per-epoch hook
         perm, sums, n = torch.randperm(len(T), generator=g), {}, 0
         for step, i in enumerate(range(0, len(T), cfg.batch_size)):
             x, y = (t.to(dev) for t in T.batch(perm[i:i + cfg.batch_size]))
@@ -429,6 +430,14 @@ def train_plain(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True):
     return fit(build_model(cfg, data), data, cfg, run_dir, progress)
 
 register_model('sasrec', SASRecOptions, SASRec.from_options, help='SASRec (Kang & McAuley 2018): causal self-attention')
+
+# %% ../nbs/05_train.ipynb #1e4a9a2d
+from .baselines import BERT4Rec, BERT4RecOptions, CL4SRec, ContrastiveOptions, DuoRec, DuoRecOptions, ICLRec, ICLRecOptions
+
+register_model('bert4rec', BERT4RecOptions, BERT4Rec.from_options, help='BERT4Rec (Sun et al. 2019): bidirectional Transformer, cloze training')
+register_model('cl4srec', ContrastiveOptions, CL4SRec.from_options, help='CL4SRec (Xie et al. 2022): SASRec + InfoNCE between crop/mask/reorder views')
+register_model('duorec', DuoRecOptions, DuoRec.from_options, help='DuoRec (Qiu et al. 2022): SASRec + InfoNCE between a dropout view and a same-target sequence')
+register_model('iclrec', ICLRecOptions, ICLRec.from_options, help='ICLRec (Chen et al. 2022): CL4SRec + InfoNCE toward k-means intents re-clustered each epoch')
 
 # %% ../nbs/05_train.ipynb #d31863f1
 _NAME_SKIP = {'dataset', 'data_dir', 'model', 'seed', 'out', 'device', 'eval_batch_size', 'pretrained'}
