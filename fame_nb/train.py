@@ -24,15 +24,15 @@ from .text import encode_texts, check_encoder, texts_cached
 from .supcon import PKSampler, RawProjector, pretrain_supcon
 
 # %% auto #0
-__all__ = ['MODELS', 'TARGETS', 'REC_LOSSES', 'STATUS', 'ModelSpec', 'register_model', 'model_spec', 'TrainConfig', 'make_config',
-           'config_from_dict', 'make_windows', 'CausalTargets', 'PrefixTargets', 'ClozeTargets', 'make_targets',
-           'ce_loss', 'bce_loss', 'get_device', 'save_weights', 'load_weights', 'run_status', 'set_status',
-           'require_finished', 'read_json', 'data_fingerprint', 'check_same_data', 'save_checkpoint', 'load_checkpoint',
-           'TrainingDiverged', 'fit', 'build_model', 'train_plain', 'run_name', 'new_run_dir', 'protocol',
-           'protocol_line', 'eval_options', 'resolve_paths', 'train_run', 'load_pretrained_sasrec', 'check_fame',
-           'train_fame', 'FAMETextOptions', 'FAMERawOptions', 'FAMEPlusOptions', 'resolve_facets', 'check_text_model',
-           'item_texts_encoded', 'sasrec_init_norm', 'text_item_table', 'TextItemEmbedding', 'text_item_embedding',
-           'train_fame_plus']
+__all__ = ['MODELS', 'TARGETS', 'REC_LOSSES', 'STATUS', 'EPOCH_CALLBACKS', 'ModelSpec', 'register_model', 'model_spec',
+           'TrainConfig', 'make_config', 'config_from_dict', 'make_windows', 'CausalTargets', 'PrefixTargets',
+           'ClozeTargets', 'make_targets', 'ce_loss', 'bce_loss', 'get_device', 'save_weights', 'load_weights',
+           'run_status', 'set_status', 'require_finished', 'read_json', 'data_fingerprint', 'check_same_data',
+           'save_checkpoint', 'load_checkpoint', 'TrainingDiverged', 'fit', 'build_model', 'train_plain', 'run_name',
+           'new_run_dir', 'protocol', 'protocol_line', 'eval_options', 'resolve_paths', 'train_run',
+           'load_pretrained_sasrec', 'check_fame', 'train_fame', 'freeze_for_finetuning', 'FAMETextOptions',
+           'FAMERawOptions', 'FAMEPlusOptions', 'resolve_facets', 'check_text_model', 'item_texts_encoded',
+           'sasrec_init_norm', 'text_item_table', 'TextItemEmbedding', 'text_item_embedding', 'train_fame_plus']
 
 # %% ../nbs/05_train.ipynb #b75fae4b
 @dataclass
@@ -349,6 +349,8 @@ def load_checkpoint(path) -> dict:
     except Exception as e: raise ConfigError(f"{path}: not a readable checkpoint ({type(e).__name__}); delete it to restart that stage") from None
 
 # %% ../nbs/05_train.ipynb #d4e6cbc1
+EPOCH_CALLBACKS = []    # cb(stage=, epoch=, valid=) after each epoch's validation: how `fame-nb tune` reports to Optuna and prunes
+
 class TrainingDiverged(ConfigError):
     "Training produced a non-finite loss: the run is marked failed and no metrics are written."
 
@@ -407,6 +409,7 @@ def fit(model, data: SeqData, cfg: TrainConfig, run_dir=None, progress=True, sta
             write_csv(Path(run_dir) / 'history.csv', pd.concat([prev, pd.DataFrame(hist)], ignore_index=True))
             save_checkpoint(cp, stage=stage, epoch=ep, model=model.state_dict(), optimizer=opt.state_dict(), best=best, best_epoch=best_ep,
                             bad=bad, best_state=best_state, history=hist, rng=_rng_state({'shuffle': g, 'mask': gm}))
+        for cb in EPOCH_CALLBACKS: cb(stage=stage, epoch=ep, valid=val)
         bar.update(1)
         bar.set_postfix_str(f"loss {hist[-1]['loss']:.3f} · valid NDCG@10 {val['NDCG@10']:.4f} · best {best:.4f} (epoch {best_ep}) · "
                             f"patience {bad}/{cfg.patience}")
@@ -584,8 +587,15 @@ def train_fame(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True, ite
         if hasattr(sas.item_emb, 'baked'):                          # a trained text MLP: fine-tuning (and every reader) sees a plain table
             sas.item_emb = sas.item_emb.baked()
             if run_dir is not None: save_weights(sas, Path(run_dir) / 'sasrec.safetensors')
-    fame = fame_from_sasrec(sas, cfg.experts, cfg.expert_init, cfg.item_proj_init, seed=cfg.seed)
+    fame = fame_from_sasrec(sas, cfg.experts, cfg.expert_init, cfg.item_proj_init, dropout=cfg.finetune_dropout, seed=cfg.seed)
+    freeze_for_finetuning(fame, cfg.finetune_parts)
     return fit(fame, data, cfg, run_dir, progress, stage='finetune', lr=cfg.finetune_lr, history=hist)
+
+def freeze_for_finetuning(fame: FAME, parts: str = 'all') -> FAME:
+    "Leave trainable only what `--finetune-parts` names: all, last (the facet layer) or last+items (and the item embeddings)."
+    keep = {'all': None, 'last': ('facet.',), 'last+items': ('facet.', 'item_emb.')}[parts]
+    for n, p in fame.named_parameters(): p.requires_grad_(keep is None or n.startswith(keep))
+    return fame
 
 register_model('fame', FAMEOptions, FAME.from_options, train_fame, check_fame,
                'FAME: SASRec pretraining, then facet heads + MoE attention fine-tuning (--experts 1: FAME w/o MoE)')
