@@ -300,6 +300,7 @@ def add_compare_command(sub):
     c.add_argument('--out', default='compare', metavar='DIR', help='output folder; runs go to <out>/runs (default: compare)')
     c.add_argument('--jobs', type=int, default=1, metavar='N', help='runs trained in parallel processes (default: 1)')
     c.add_argument('--metrics', nargs='+', default=['HR@10', 'NDCG@10', 'NDCG@20'], metavar='M', help='table columns (default: HR@10 NDCG@10 NDCG@20)')
+    c.add_argument('--report-only', action='store_true', help='train nothing: the table of the finished runs (the missing ones are listed)')
     add_config_options(c, TrainConfig, skip=('model', 'dataset', 'seed', 'out'), title='shared options (every run; override tuned values)')
     c.add_argument('--quiet', action='store_true', help='no progress bar')
     c.set_defaults(func=cmd_compare)
@@ -310,9 +311,10 @@ def cmd_compare(args):
     from fame_nb.compare import compare
     command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['compare'] else None
     res = compare(args.models, args.datasets, args.seeds, out=args.out, tuned=args.tuned, given=given_options(args, TrainConfig),
-                  jobs=args.jobs, metrics=args.metrics, progress=not args.quiet, command=command)
+                  jobs=args.jobs, metrics=args.metrics, progress=not args.quiet, command=command, report_only=args.report_only)
     print(res['markdown'])
-    print(f"trained {len(res['trained'])} run(s), reused {len(res['reused'])}; wrote {args.out}/table.md, table.csv, table.png, compare.csv")
+    miss = f", {len(res['missing'])} not finished" if res['missing'] else ''
+    print(f"trained {len(res['trained'])} run(s), reused {len(res['reused'])}{miss}; wrote {args.out}/table.md, table.csv, table.png, compare.csv")
 
 # %% ../nbs/08_cli.ipynb #e4996fe1
 def make_parser(model: str = 'sasrec') -> Parser:

@@ -271,8 +271,9 @@ def _fame_reuse(cfg: TrainConfig, sasrec_cfgs: dict) -> TrainConfig:
     return cfg
 
 def compare(models, datasets, seeds=(42, 43, 44), out='compare', tuned='tune', given: dict = None, jobs: int = 1,
-            metrics=METRICS, progress=True, command: str = None, paper: bool = True) -> dict:
+            metrics=METRICS, progress=True, command: str = None, paper: bool = True, report_only: bool = False) -> dict:
     "Train/reuse every model x dataset x seed, then write compare.csv (tidy), table.csv, table.md and table.png to `out`."
+    # report_only: train nothing; the table of the runs that are finished (the missing ones are listed)
     models, datasets, seeds = list(dict.fromkeys(models)), list(dict.fromkeys(datasets)), [int(s) for s in seeds]
     if not models or not datasets or not seeds: raise ConfigError("compare needs at least one --models, --datasets and --seeds value")
     if len(set(seeds)) != len(seeds): raise ConfigError(f"--seeds must be distinct, got {seeds}")
@@ -298,7 +299,8 @@ def compare(models, datasets, seeds=(42, 43, 44), out='compare', tuned='tune', g
     sas = {(ds, s): cfg for ds, m, s, cfg, _ in plan if m == 'sasrec'}
     first = [p for p in plan if p[1] != 'fame']
     later = [(ds, m, s, _fame_reuse(cfg, {s: sas[(ds, s)]} if (ds, s) in sas else {}), t) for ds, m, s, cfg, t in plan if m == 'fame']
-    status = {}
+    status = {(ds, m, s): 'reused' if is_finished(run_dir_of(out, cfg)) else 'missing' for ds, m, s, cfg, _ in plan} if report_only else {}
+    if report_only: first = later = []
     cache = {}
     def data_of(ds):
         if ds not in cache: c = plan[[p[0] for p in plan].index(ds)][3]; cache[ds] = load_dataset(c.dataset, c.data_dir, c.min_count)
@@ -315,8 +317,10 @@ def compare(models, datasets, seeds=(42, 43, 44), out='compare', tuned='tune', g
                 for f in tqdm(cf.as_completed(futs), total=len(futs), desc='compare', disable=not progress):
                     status[futs[f]] = f.result()
     res = collect(plan, out)
-    tables = write_report(res, plan, out, metrics, notes, command, paper)
+    missing = [f'{dataset_key(ds)}/{m}/seed{s}' for ds, m, s, cfg, _ in plan if not is_finished(run_dir_of(out, cfg))]
+    tables = write_report(res, plan, out, metrics, notes + ([f"not finished (left out): {' '.join(missing)}"] if missing else []), command, paper)
     tables['trained'] = [k for k, v in status.items() if v == 'trained']; tables['reused'] = [k for k, v in status.items() if v == 'reused']
+    tables['missing'] = missing
     return tables
 
 # %% ../nbs/09_compare.ipynb #41d54c28
