@@ -22,11 +22,12 @@ from .model import SASRecOptions
 from .experiments import run_lock, is_finished, config_mismatch, save_figure
 
 # %% auto #0
-__all__ = ['SPACES', 'SASREC_SHARED', 'METRICS', 'PAPER_BEAUTY', 'register_space', 'shared_space', 'space_sasrec',
+__all__ = ['SPACES', 'SASREC_SHARED', 'METRICS', 'PAPER_BEAUTY', 'SWITCHES', 'register_space', 'shared_space', 'space_sasrec',
            'space_bert4rec', 'space_cl4srec', 'space_duorec', 'space_iclrec', 'space_fame', 'sasrec_part',
            'pretrain_once', 'dataset_key', 'best_path', 'tuned_config', 'epoch_reports', 'default_storage', 'tune',
            'run_dir_of', 'compare_config', 'save_ranks', 'load_ranks', 'run_one', 'compare', 'collect', 'user_metric',
-           'paired_test', 'summary_table', 'markdown_table', 'paper_table', 'plot_compare', 'write_report']
+           'paired_test', 'summary_table', 'markdown_table', 'paper_table', 'plot_compare', 'write_report', 'load_run',
+           'protocol_switches', 'switch_table']
 
 # %% ../nbs/09_compare.ipynb #3394291c
 SPACES = {}
@@ -442,3 +443,38 @@ def write_report(res: pd.DataFrame, plan, out, metrics=METRICS, notes=(), comman
     fig = plot_compare(s, metrics, title=f"test, mean ± std over seeds; {protos[0] if len(protos) == 1 else 'protocols differ!'}")
     save_figure(fig, out / 'table.png'); plt.close(fig)
     return {'results': res, 'summary': s, 'tests': tests, 'markdown': text}
+
+# %% ../nbs/09_compare.ipynb #acc54eb7
+SWITCHES = (('as trained (full ranking, history excluded, ties pessimistic)', {}),
+            ('history items kept (--keep-history)', dict(keep_history=True)),
+            ('ties random (--ties random)', dict(ties='random')),
+            ('ties optimistic (--ties optimistic)', dict(ties='optimistic')),
+            ('100 uniform negatives (--eval-negatives 100)', dict(eval_negatives=100)),
+            ('100 popular negatives (--eval-sampling popularity)', dict(eval_negatives=100, eval_sampling='popularity')))
+
+def load_run(run_dir, data: SeqData = None) -> tuple:
+    "(model, config, data) of a finished run folder."
+    cfg = config_from_dict(read_json(Path(run_dir) / 'config.json'))
+    data = data if data is not None else load_dataset(cfg.dataset, cfg.data_dir, cfg.min_count)
+    return load_weights(build_model(cfg, data), Path(run_dir) / 'model.safetensors'), cfg, data
+
+def protocol_switches(runs: dict, data: SeqData = None, split: str = 'test', switches=SWITCHES, metrics=METRICS,
+                      device: str = 'cpu') -> pd.DataFrame:
+    "Metrics of finished runs ({label: run folder}) re-evaluated under each protocol switch, with the change vs the run's own."
+    rows = []
+    for label, rd in runs.items():
+        model, cfg, data = load_run(rd, data)
+        model.to(get_device(device))
+        base = None
+        for name, sw in switches:
+            c = cfg.replace(**sw, device=device)
+            m = evaluate(model, data, split, **eval_options(c, get_device(device)))
+            base = base or m
+            rows += [{'run': label, 'switch': name, 'metric': k, 'value': m[k], 'change': m[k] / base[k] - 1 if base[k] else np.nan,
+                      'protocol': protocol_line(protocol(c))} for k in metrics]
+    return pd.DataFrame(rows)
+
+def switch_table(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    "Switches x (run, metric): `value (+change%)`."
+    cell = df.apply(lambda r: f"{r['value']:.{digits}f}" + ('' if r['change'] == 0 or np.isnan(r['change']) else f" ({r['change']:+.0%})"), axis=1)
+    return df.assign(cell=cell).pivot_table(index='switch', columns=['run', 'metric'], values='cell', aggfunc='first', sort=False)
