@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # FAME's Table 3 on Beauty, every model tuned the same way, three seeds: one script for one GPU machine.
 #
-#   bash bench/gpu_table3.sh OUT            # e.g. OUT=$OUT on the device machine; everything lands in OUT
+#   bash bench/gpu_table3.sh [OUT]          # default OUT: bench/results/gpu_table3 (git-ignored, so it can be carried)
+#
+# Needs: the package's dependencies (torch with CUDA, optuna, scipy, pandas, ...) and the Beauty files: FAME_NB_DATA
+# must name a folder holding amazon-beauty/Beauty.txt (default: shared/data of the checkout). Rerunning the script with
+# the same OUT resumes everything (studies continue, interrupted runs resume from their checkpoints, finished runs are
+# reused): on a fresh machine, carry OUT back in (it stays small: ~30 MB, mostly the SASRec weights FAME starts from).
 #
 # Phases (all processes on the one GPU, several at a time; the budgets below aim at ~8 minutes on 1 H200 + 16 cores):
 #   1. fame-nb tune of every baseline in parallel (one process and one SQLite study per model, --timeout T1)
@@ -11,14 +16,15 @@
 #   4. whatever happened before DEADLINE seconds: fame-nb compare --report-only writes the table of the finished runs
 #      (seeds column and a "not finished" note say what is missing); rerun the script to finish the rest.
 # Written to OUT: tune/<dataset>/<model>/{best.json,trials.csv}, compare/{table.md,table.csv,table.png,compare.csv},
-# compare/runs/** (config, history, metrics, per-user ranks; weights deleted unless KEEP_WEIGHTS=1), logs/*.log,
+# compare/runs/** (config, history, metrics, per-user ranks; weights deleted unless KEEP_WEIGHTS=1, except the SASRec
+# weights that FAME fine-tunes from), logs/*.log,
 # env.txt (versions, GPU, commit), timing.txt. Rerunning the script resumes: studies continue, finished runs are reused.
 #
 # Budgets and choices are environment variables (defaults = the GPU run); the CPU end-to-end test uses e.g.
 #   DATASET=synthetic DEVICE=cpu TRIALS=1 FAME_TRIALS=1 TUNE_EPOCHS=1 EPOCHS=1 SEEDS="1 2" bash bench/gpu_table3.sh /tmp/t3
 set -euo pipefail
 
-OUT=${1:-gpu_table3}
+OUT=${1:-bench/results/gpu_table3}
 DATASET=${DATASET:-beauty}
 DEVICE=${DEVICE:-cuda}
 MODELS=${MODELS:-"sasrec bert4rec cl4srec duorec iclrec gru4rec fmlprec mamba4rec"}   # those not registered are skipped
@@ -95,7 +101,8 @@ stamp "phase 3: all models compared (failures: $fail)"
 fnb compare --models $MODELS fame "${cmp_args[@]}" --report-only 2>"$OUT/logs/compare.err" | tee "$OUT/logs/compare.log"
 stamp "phase 4: table written"
 
-[ "$KEEP_WEIGHTS" = 1 ] || find "$OUT" -name '*.safetensors' -delete
+# weights: keep the SASRecs FAME starts from (compare's sasrec runs, tune's pretrained cache); the rest only if asked
+[ "$KEEP_WEIGHTS" = 1 ] || find "$OUT" -name '*.safetensors' -not -path '*/runs/*/sasrec/*' -not -path '*/pretrained/*' -delete
 cp "$OUT/compare/table.md" "$OUT/TABLE3.md"
 echo "done in $(( $(date +%s) - start )) s; table: $OUT/TABLE3.md (failures: $fail)"
 exit $fail

@@ -268,7 +268,9 @@ def _fame_reuse(cfg: TrainConfig, sasrec_cfgs: dict) -> TrainConfig:
     sas = sasrec_cfgs.get(cfg.seed)
     if sas is None or 'pretrained' not in cfg.flat() or cfg.model not in ('fame',): return cfg
     mine, theirs = sasrec_part(cfg).flat(), sas.flat()
-    if all(mine[k] == theirs[k] for k in mine if k not in ('out', 'data_dir')): cfg.pretrained = str(run_dir_of(Path(sas.out).parents[2], sas))
+    rd = run_dir_of(Path(sas.out).parents[2], sas)
+    if all(mine[k] == theirs[k] for k in mine if k not in ('out', 'data_dir')) and is_finished(rd) and (rd / 'model.safetensors').is_file():
+        cfg.pretrained = str(rd)
     return cfg
 
 def compare(models, datasets, seeds=(42, 43, 44), out='compare', tuned='tune', given: dict = None, jobs: int = 1,
@@ -289,7 +291,8 @@ def compare(models, datasets, seeds=(42, 43, 44), out='compare', tuned='tune', g
             for s in seeds:
                 cfg, is_tuned = compare_config(m, ds, s, tuned, given, out)
                 plan.append((ds, m, s, cfg, is_tuned))
-            if not plan[-1][4]: notes.append(f"{m} on {dataset_key(ds)}: no tuned configuration in {best_path(tuned, m, ds).parent} - its defaults are used")
+            if not plan[-1][4]: notes.append(f"{m} on {dataset_key(ds)}: no tuned configuration" +
+                                             (f" in {best_path(tuned, m, ds).parent}" if tuned else " (no --tuned folder)") + " - its defaults are used")
     for ds, m, s, cfg, _ in plan:                           # refuse to mix runs made with other options, before training anything
         rd = run_dir_of(out, cfg)
         if is_finished(rd) and (bad := config_mismatch(rd, cfg)):
@@ -299,14 +302,15 @@ def compare(models, datasets, seeds=(42, 43, 44), out='compare', tuned='tune', g
     for n in notes: print(f"note: {n}", file=sys.stderr)
     sas = {(ds, s): cfg for ds, m, s, cfg, _ in plan if m == 'sasrec'}
     first = [p for p in plan if p[1] != 'fame']
-    later = [(ds, m, s, _fame_reuse(cfg, {s: sas[(ds, s)]} if (ds, s) in sas else {}), t) for ds, m, s, cfg, t in plan if m == 'fame']
+    later = lambda: [(ds, m, s, _fame_reuse(cfg, {s: sas[(ds, s)]} if (ds, s) in sas else {}), t) for ds, m, s, cfg, t in plan if m == 'fame']
     status = {(ds, m, s): 'reused' if is_finished(run_dir_of(out, cfg)) else 'missing' for ds, m, s, cfg, _ in plan} if report_only else {}
-    if report_only: first = later = []
+    if report_only: first, later = [], list
     cache = {}
     def data_of(ds):
         if ds not in cache: c = plan[[p[0] for p in plan].index(ds)][3]; cache[ds] = load_dataset(c.dataset, c.data_dir, c.min_count)
         return cache[ds]
-    for wave in (first, later):
+    for wave in (first, None):
+        wave = later() if wave is None else wave                # FAME after the SASRecs it may fine-tune from
         if jobs == 1:
             for ds, m, s, cfg, _ in tqdm(wave, desc='compare', disable=not progress):
                 status[(ds, m, s)] = run_one(cfg, data_of(ds), progress=False)

@@ -24,5 +24,7 @@ def test_gpu_table3_script_end_to_end(tmp_path):
     for f in ('table.csv', 'table.png', 'compare.csv'): assert (out / 'compare' / f).is_file()
     timing = (out / 'timing.txt').read_text()
     assert all(f'phase {i}' in timing for i in (1, 2, 3, 4)), timing
-    assert not list(out.rglob('*.safetensors'))                  # weights deleted (KEEP_WEIGHTS=0)
+    kept = {p.relative_to(out).parts[:4] for p in out.rglob('*.safetensors')}      # only the SASRecs FAME starts from are kept
+    assert kept and all(k[:4] == ('compare', 'runs', 'synthetic', 'sasrec') or 'pretrained' in k for k in kept), kept
+    assert not list((out / 'compare' / 'runs' / 'synthetic' / 'fame').rglob('*.safetensors'))
     assert 'commit:' in (out / 'env.txt').read_text()
