@@ -313,14 +313,18 @@ def compare(models, datasets, seeds=(42, 43, 44), out='compare', tuned='tune', g
         wave = later() if wave is None else wave                # FAME after the SASRecs it may fine-tune from
         if jobs == 1:
             for ds, m, s, cfg, _ in tqdm(wave, desc='compare', disable=not progress):
-                status[(ds, m, s)] = run_one(cfg, data_of(ds), progress=False)
+                try: status[(ds, m, s)] = run_one(cfg, data_of(ds), progress=False)
+                except ConfigError as e: status[(ds, m, s)] = f'failed: {e}'       # e.g. a diverged run: the others go on
         elif wave:
             import concurrent.futures as cf, multiprocessing as mp
             threads = max(1, (os.cpu_count() or 1) // jobs)
             with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context('spawn')) as ex:
                 futs = {ex.submit(_worker, cfg.to_dict(), threads): (ds, m, s) for ds, m, s, cfg, _ in wave}
                 for f in tqdm(cf.as_completed(futs), total=len(futs), desc='compare', disable=not progress):
-                    status[futs[f]] = f.result()
+                    try: status[futs[f]] = f.result()
+                    except ConfigError as e: status[futs[f]] = f'failed: {e}'
+    for k, v in status.items():
+        if v.startswith('failed'): notes.append(f"{'/'.join(map(str, k))} {v}")
     res = collect(plan, out)
     missing = [f'{dataset_key(ds)}/{m}/seed{s}' for ds, m, s, cfg, _ in plan if not is_finished(run_dir_of(out, cfg))]
     tables = write_report(res, plan, out, metrics, notes + ([f"not finished (left out): {' '.join(missing)}"] if missing else []), command, paper)
