@@ -101,7 +101,8 @@ register_model('sasrec-prefix', SASRecOptions, PrefixSASRec.from_options, help="
 # ML-100K); ours trains windows (stride 25: each window adds ~25 targets) of 256 windows (~6,400 targets, 15 steps per
 # epoch). True prefix training costs ~25x our epoch on CPU (200 s vs 6 s here), so the default set uses its cheap proxy:
 # windows with stride 5 (every target sees 45-50 items of context, as a prefix of a long history does) in batches of 410
-# windows (~2,050 targets per step, RecBole's step size). The true prefix variants run with --only (or on a GPU).
+# windows (~2,050 targets per step, RecBole's step size); batch 80 keeps our windows but takes RecBole's step size and
+# number of steps per epoch (~2,000 targets, ~48 steps). The true prefix variants run with --only (or on a GPU).
 VARIANTS = {
     'ours (defaults)':                       ('sasrec', {}),
     'ours + dropout 0.5':                    ('sasrec', dict(dropout=0.5)),
@@ -117,8 +118,9 @@ VARIANTS = {
     'recbole (prefix/2048: all RecBole choices)': ('sasrec-rb', dict(batch_size=2048)),
     'ours + prefix/2048':                    ('sasrec-prefix', dict(batch_size=2048)),
     'ours + prefix/2048 + dropout 0.5':      ('sasrec-prefix', dict(batch_size=2048, dropout=0.5)),
-}
-DEFAULT = list(VARIANTS)[:11]
+    'ours + batch 80':                       ('sasrec', dict(batch_size=80)),
+}                                            # (append new variants: a run's folder is named by its position here)
+DEFAULT = [n for n in VARIANTS if 'prefix/2048' not in n]
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
