@@ -128,6 +128,7 @@ def main(argv=None):
     p.add_argument('--seeds', type=int, nargs='+', default=[42])
     p.add_argument('--only', nargs='+', default=None, help='variant names (default: the CPU set, in order; the prefix/2048 ones cost ~25x)')
     p.add_argument('--epochs', type=int, default=300)           # RecBole's default epochs; early stopping (patience 10) ends runs
+    p.add_argument('--device', default='cpu')
     a = p.parse_args(argv)
     out, rows = Path(a.out), []
     names = a.only or DEFAULT
@@ -135,7 +136,7 @@ def main(argv=None):
         for i, name in enumerate(names):
             model, opts = VARIANTS[name]
             cfg = make_config(model, dataset='ml-100k', keep_history=True, seed=seed, epochs=a.epochs, patience=10,
-                              out=str(out / 'runs'), **opts)
+                              out=str(out / 'runs'), device=a.device, **opts)
             rd = out / 'runs' / f'v{list(VARIANTS).index(name):02d}-seed{seed}'
             st = run_status(rd)['state'] if rd.is_dir() else 'missing'
             if st != 'finished':
