@@ -154,8 +154,22 @@ def main(argv=None):
             print(f"{name}: valid NDCG@10 {rows[-1]['valid_NDCG@10']:.4f} (test {rows[-1]['test_NDCG@10']:.4f}, "
                   f"HR@10 {rows[-1]['test_HR@10']:.4f}; best epoch {rows[-1]['best_epoch']})", flush=True)
     df = pd.DataFrame(rows)
-    print(df.groupby('variant', sort=False)[['valid_NDCG@10', 'valid_HR@10', 'test_NDCG@10', 'test_HR@10', 'best_epoch']]
-          .mean().sort_values('valid_NDCG@10', ascending=False).to_string(float_format=lambda v: f'{v:.4f}'))
+    # paired per-user differences against 'ours (defaults)' of the same seed (validation NDCG@10, mean over seeds)
+    from fame_nb.compare import load_ranks, paired_test
+    base = {sd: load_ranks(out / 'runs' / f'v00-seed{sd}')['valid'] for sd in a.seeds if (out / 'runs' / f'v00-seed{sd}' / 'metrics.json').is_file()}
+    pt = []
+    for name in names:
+        rd = [out / 'runs' / f'v{list(VARIANTS).index(name):02d}-seed{sd}' for sd in base]
+        if name == 'ours (defaults)' or not all((r / 'metrics.json').is_file() for r in rd): continue
+        t = paired_test([load_ranks(r)['valid'] for r in rd], list(base.values()), 'NDCG@10')
+        pt.append({'variant': name, 'valid NDCG@10 - ours': t['mean_diff'], 'p (paired t, per user)': t['p_ttest'], 'seeds': len(rd)})
+    summary = df.groupby('variant', sort=False)[['valid_NDCG@10', 'valid_HR@10', 'test_NDCG@10', 'test_HR@10', 'best_epoch']].agg(['mean', 'std'])
+    summary.columns = [f'{a} {b}' for a, b in summary.columns]
+    summary = summary.join(df.groupby('variant', sort=False).seed.count().rename('seeds'))
+    if pt: summary = summary.join(pd.DataFrame(pt).set_index('variant'))
+    summary = summary.sort_values('valid_NDCG@10 mean', ascending=False)
+    write_csv(out / 'recbole_gap_summary.csv', summary.reset_index())
+    print(summary.to_string(float_format=lambda v: f'{v:.4f}'))
 
 if __name__ == '__main__':
     main()
