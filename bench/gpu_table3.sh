@@ -15,6 +15,9 @@
 #   3. fame-nb compare of all models: reuses every finished run, trains FAME x seeds, writes the table
 #   4. whatever happened before DEADLINE seconds: fame-nb compare --report-only writes the table of the finished runs
 #      (seeds column and a "not finished" note say what is missing); rerun the script to finish the rest.
+#   Beside them: one SASRec with --loss bce (the paper's weak SASRec row: same options as the README's Beauty SASRec,
+#   --dropout 0.5, only the loss differs), and at the end the protocol-switch table (bench/protocol_switches.py) of the
+#   first seed's SASRec and FAME and of the BCE SASRec: protocols.md / protocols.csv.
 # Written to OUT: tune/<dataset>/<model>/{best.json,trials.csv}, compare/{table.md,table.csv,table.png,compare.csv},
 # compare/runs/** (config, history, metrics, per-user ranks; weights deleted unless KEEP_WEIGHTS=1, except the SASRec
 # weights that FAME fine-tunes from), logs/*.log,
@@ -87,6 +90,8 @@ cmp_args=(--datasets "$DATASET" --seeds $SEEDS --tuned "$OUT/tune" --out "$OUT/c
           --patience "$PATIENCE" $EXTRA --quiet)
 timeout -s INT "$(left)" "$PY" -c 'import sys; from fame_nb.cli import main; main(sys.argv[1:])' compare --models $MODELS \
     --jobs "$JOBS" "${cmp_args[@]}" > "$OUT/logs/compare-baselines.log" 2>&1 & cmp=$!
+timeout -s INT "$(left)" "$PY" -c 'import sys; from fame_nb.cli import main; main(sys.argv[1:])' train --model sasrec --loss bce \
+    --dropout 0.5 --dataset "$DATASET" --device "$DEVICE" --epochs "$EPOCHS" --out "$OUT/bce" --quiet > "$OUT/logs/bce.log" 2>&1 & bce=$!
 for p in "${pids[@]}"; do wait "$p" || fail=1; done
 stamp "phase 2: FAME tuned (failures: $fail)"
 wait "$cmp" || fail=1
@@ -100,6 +105,14 @@ stamp "phase 3: all models compared (failures: $fail)"
 # 4. the table of what finished
 fnb compare --models $MODELS fame "${cmp_args[@]}" --report-only 2>"$OUT/logs/compare.err" | tee "$OUT/logs/compare.log"
 stamp "phase 4: table written"
+wait "$bce" || true
+
+# the protocol switches of the first seed's SASRec and FAME (and the BCE SASRec), before the weights go
+s1=${SEEDS%% *}; key=$("$PY" -c "import sys; from fame_nb.compare import dataset_key; print(dataset_key(sys.argv[1]))" "$DATASET")
+runs=(); for m in SASRec:sasrec FAME:fame; do d="$OUT/compare/runs/$key/${m#*:}/seed$s1"; [ -f "$d/model.safetensors" ] && runs+=("${m%%:*}=$d"); done
+b=$(ls -d "$OUT"/bce/*/ 2>/dev/null | head -1); [ -n "$b" ] && [ -f "$b/metrics.json" ] && runs+=("SASRec --loss bce=${b%/}")
+[ ${#runs[@]} -gt 0 ] && "$PY" "$REPO/bench/protocol_switches.py" --out "$OUT/protocols" --device "$DEVICE" "${runs[@]}" > "$OUT/logs/protocols.log" 2>&1 || fail=1
+stamp "protocol switches measured"
 
 # weights: keep the SASRecs FAME starts from (compare's sasrec runs, tune's pretrained cache); the rest only if asked
 [ "$KEEP_WEIGHTS" = 1 ] || find "$OUT" -name '*.safetensors' -not -path '*/runs/*/sasrec/*' -not -path '*/pretrained/*' -delete

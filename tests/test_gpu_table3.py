@@ -28,3 +28,6 @@ def test_gpu_table3_script_end_to_end(tmp_path):
     assert kept and all(k[:4] == ('compare', 'runs', 'synthetic', 'sasrec') or 'pretrained' in k for k in kept), kept
     assert not list((out / 'compare' / 'runs' / 'synthetic' / 'fame').rglob('*.safetensors'))
     assert 'commit:' in (out / 'env.txt').read_text()
+    proto = (out / 'protocols.md').read_text()                   # the switch table of SASRec, FAME and the BCE SASRec
+    assert all(f'{m} HR@10' in proto for m in ('SASRec', 'FAME', 'SASRec --loss bce')) and '100 uniform negatives' in proto, proto
+    assert json.loads(next((out / 'bce').glob('*/metrics.json')).read_text())['protocol']['loss'].startswith('bce')
