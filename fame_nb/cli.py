@@ -8,14 +8,15 @@ import argparse, dataclasses, sys, time
 import pandas as pd
 from fastcore.docments import docments
 from .data import DataError, DATASETS
-from .train import TrainConfig, ConfigError, MODELS, train_run, make_config, protocol
+from .train import TrainConfig, ConfigError, MODELS, train_run, make_config, protocol, protocol_line
 from .text import EncoderLoadError
 
 # %% auto #0
 __all__ = ['USER_ERRORS', 'FAMOUSREC_EXPERIMENTS', 'FAMOUSREC_ONLY', 'Parser', 'option_docs', 'add_config_options',
            'given_options', 'config_from_args', 'metrics_table', 'models_help', 'add_train_command', 'cmd_train',
            'add_data_command', 'cmd_data', 'add_ablate_command', 'cmd_ablate', 'add_famousrec_options',
-           'cmd_ablate_famousrec', 'add_recommend_command', 'cmd_recommend', 'make_parser', 'main']
+           'cmd_ablate_famousrec', 'add_recommend_command', 'cmd_recommend', 'add_tune_command', 'cmd_tune',
+           'add_compare_command', 'cmd_compare', 'make_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #53ad5a47
 class Parser(argparse.ArgumentParser):
@@ -89,7 +90,7 @@ def cmd_train(args):
     if not is_main(): return                                  # under torchrun: rank 0 prints
     print(metrics_table(metrics))
     p = metrics['protocol']
-    print(f"{p['ranking']} ranking, history items {p['history_items']}, ties {p['ties']}; {secs:.0f} s; run written to {run_dir}")
+    print(f"{protocol_line(p)}; {secs:.0f} s; run written to {run_dir}")
 
 # %% ../nbs/08_cli.ipynb #876c1b1a
 def add_data_command(sub):
@@ -353,6 +354,68 @@ def cmd_recommend(args):
     print(E.format_case(case, data))
 
 # %% ../nbs/08_cli.ipynb #d05124b5
+def add_tune_command(sub):
+    "Add the `tune` sub-command (Optuna search of one model on validation NDCG@10)."
+    t = sub.add_parser('tune', help="tune one model's hyper-parameters on validation NDCG@10 (Optuna, resumable)",
+                       description="Search the hyper-parameters of --model on --dataset with Optuna (TPE, median pruning from per-epoch "
+                                   "validation NDCG@10), in a study stored in --storage (default: SQLite <out>/optuna.db; any Optuna RDB URL "
+                                   "lets several processes share the study). --trials is the study's total: an interrupted search resumes. "
+                                   "Writes <out>/<dataset>/<model>/best.json (read by fame-nb compare --tuned <out>) and trials.csv. "
+                                   "FAME is tuned on its fine-tuning stage, from the tuned SASRec in <out> (tune sasrec first).")
+    t.add_argument('--model', required=True, choices=list(MODELS), help='model to tune')
+    t.add_argument('--trials', type=int, default=20, metavar='N', help='trials in the study, in total (default: 20)')
+    t.add_argument('--timeout', type=float, default=None, metavar='SECONDS', help='stop starting new trials after this long (default: none)')
+    t.add_argument('--storage', default=None, metavar='URL', help='Optuna storage URL (default: sqlite:///<out>/optuna.db)')
+    t.add_argument('--study', default=None, metavar='NAME', help='study name (default: <dataset>-<model>)')
+    t.add_argument('--out', default='tune', metavar='DIR', help='folder of studies, trials and best configurations (default: tune)')
+    add_config_options(t, TrainConfig, skip=('model', 'out'), title='shared options (every trial)')
+    t.add_argument('--quiet', action='store_true', help='no progress bar')
+    t.set_defaults(func=cmd_tune)
+
+def cmd_tune(args):
+    "Tune one model and print its best configuration."
+    import shlex
+    from fame_nb.compare import tune, best_path
+    base = make_config(args.model, **{k: v for k, v in given_options(args, TrainConfig).items() if k != 'model'})
+    command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['tune'] else None
+    res = tune(args.model, base, trials=args.trials, out=args.out, storage=args.storage, study=args.study, timeout=args.timeout,
+               progress=not args.quiet, command=command)
+    t = res['trials']
+    print(f"{args.model} on {res['dataset']}: best validation NDCG@10 {res['valid_NDCG@10']:.4f} (trial {res['trial']}; "
+          f"{t['complete']} complete, {t['pruned']} pruned, {t['fail']} failed)")
+    print('best: ' + ' '.join(f"--{k.replace('_', '-')} {v:.4g}" if isinstance(v, float) else f"--{k.replace('_', '-')} {v}" for k, v in res['params'].items()))
+    print(f"{protocol_line(res['protocol'])}; wrote {best_path(args.out, args.model, res['dataset'])}")
+
+def add_compare_command(sub):
+    "Add the `compare` sub-command (models x datasets x seeds -> one table)."
+    c = sub.add_parser('compare', help='models x datasets x seeds -> one table (mean ± std, best, improvement, paired test)',
+                       description='Train (or reuse) every model on every dataset with every seed, using the tuned configuration '
+                                   'of --tuned/<dataset>/<model>/best.json where there is one (else the defaults, with a note), and '
+                                   'write compare.csv, table.csv, table.md and table.png to --out. Resumable: finished runs are reused.')
+    c.add_argument('--models', nargs='+', required=True, choices=list(MODELS), metavar='MODEL', help=f"models ({', '.join(MODELS)})")
+    c.add_argument('--datasets', nargs='+', default=['ml-100k'], metavar='DATASET', help='datasets (default: ml-100k)')
+    c.add_argument('--seeds', nargs='+', type=int, default=[42, 43, 44], metavar='SEED', help='seeds (default: 42 43 44)')
+    c.add_argument('--tuned', default='tune', metavar='DIR', help='where fame-nb tune wrote its best configurations (default: tune)')
+    c.add_argument('--out', default='compare', metavar='DIR', help='output folder; runs go to <out>/runs (default: compare)')
+    c.add_argument('--jobs', type=int, default=1, metavar='N', help='runs trained in parallel processes (default: 1)')
+    c.add_argument('--metrics', nargs='+', default=['HR@10', 'NDCG@10', 'NDCG@20'], metavar='M', help='table columns (default: HR@10 NDCG@10 NDCG@20)')
+    c.add_argument('--report-only', action='store_true', help='train nothing: the table of the finished runs (the missing ones are listed)')
+    add_config_options(c, TrainConfig, skip=('model', 'dataset', 'seed', 'out'), title='shared options (every run; override tuned values)')
+    c.add_argument('--quiet', action='store_true', help='no progress bar')
+    c.set_defaults(func=cmd_compare)
+
+def cmd_compare(args):
+    "Run or reuse the comparison and print its table."
+    import shlex
+    from fame_nb.compare import compare
+    command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['compare'] else None
+    res = compare(args.models, args.datasets, args.seeds, out=args.out, tuned=args.tuned, given=given_options(args, TrainConfig),
+                  jobs=args.jobs, metrics=args.metrics, progress=not args.quiet, command=command, report_only=args.report_only)
+    print(res['markdown'])
+    miss = f", {len(res['missing'])} not finished" if res['missing'] else ''
+    print(f"trained {len(res['trained'])} run(s), reused {len(res['reused'])}{miss}; wrote {args.out}/table.md, table.csv, table.png, compare.csv")
+
+# %% ../nbs/08_cli.ipynb #e4996fe1
 def make_parser(model: str = 'sasrec') -> Parser:
     "The `fame-nb` argument parser with its sub-commands (`train` with the options of `model`)."
     p = Parser(prog='fame-nb', description='FAME, FAME+ and their baselines for sequential recommendation: train, evaluate, reproduce the papers.')
@@ -361,6 +424,8 @@ def make_parser(model: str = 'sasrec') -> Parser:
     add_data_command(sub)
     add_ablate_command(sub)
     add_recommend_command(sub)
+    add_tune_command(sub)
+    add_compare_command(sub)
     return p
 
 def _model_of(argv) -> str:

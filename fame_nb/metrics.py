@@ -12,8 +12,9 @@ from .scoring import scores_by_table
 from .distributed import world_size, rank, gather_objects, user_block
 
 # %% auto #0
-__all__ = ['KS', 'TIES', 'NonFiniteScores', 'rank_counts', 'ranks_from_counts', 'ranks_of', 'rank_metrics', 'pad_left',
-           'exclude_items', 'scores_by_query', 'chunked_rank_counts', 'model_rank_counts', 'evaluate']
+__all__ = ['KS', 'TIES', 'SAMPLINGS', 'SAMPLED_WARNING', 'NonFiniteScores', 'rank_counts', 'ranks_from_counts', 'ranks_of',
+           'rank_metrics', 'pad_left', 'exclude_items', 'scores_by_query', 'chunked_rank_counts', 'model_rank_counts',
+           'evaluate', 'item_popularity', 'sample_negatives', 'sampled_scores']
 
 # %% ../nbs/06_eval.ipynb #bf104102
 KS = (5, 10, 20)
@@ -123,9 +124,10 @@ def model_rank_counts(model, seqs: torch.Tensor, targets: torch.Tensor, hists=No
 @torch.no_grad()
 def evaluate(model, data: SeqData, split: str = 'test', exclude_history: bool = True, batch_size: int = 512,
              max_len: int = None, device='cpu', ks=KS, return_ranks=False, ties: str = 'pessimistic', seed: int = 0,
-             item_chunk: int = 0, distributed: bool = None):
-    "Full-ranking HR@k/NDCG@k of `model` on the leave-one-out `split` ('valid' or 'test') of `data`; `distributed` (default: when in a job) splits the users over its processes."
+             item_chunk: int = 0, distributed: bool = None, negatives: int = 0, sampling: str = 'uniform'):
+    "HR@k/NDCG@k of `model` on the leave-one-out `split` ('valid' or 'test') of `data`: full ranking, or among `negatives` sampled items; `distributed` (default: when in a job) splits the users over its processes."
     hist, tgt = split_inputs(data, split)
+    negs = torch.from_numpy(sample_negatives(data, negatives, sampling, seed)) if negatives else None   # sampled ranking (not comparable)
     max_len = max_len or model.max_len
     shard = world_size() > 1 if distributed is None else distributed
     users = user_block(len(hist)) if shard else range(len(hist))
@@ -133,7 +135,11 @@ def evaluate(model, data: SeqData, split: str = 'test', exclude_history: bool = 
     greater, equal = [torch.zeros(0, dtype=torch.long)], [torch.zeros(0, dtype=torch.long)]
     for i in range(users.start, users.stop, batch_size):
         h = hist[i:min(i + batch_size, users.stop)]
-        g, e = model_rank_counts(model, pad_left(h, max_len).to(device), torch.from_numpy(tgt[i:i + len(h)]), h if exclude_history else None, item_chunk)
+        x, t = pad_left(h, max_len).to(device), torch.from_numpy(tgt[i:i + len(h)])
+        if negs is None: g, e = model_rank_counts(model, x, t, h if exclude_history else None, item_chunk)
+        else:                                                          # sampled: the target among its row's negatives, ranked on the device
+            sc = model.predict(x).float()
+            g, e = (c.cpu() for c in rank_counts(*sampled_scores(sc, t.to(sc.device), negs[i:i + len(h)].to(sc.device))))
         greater.append(g); equal.append(e)
     model.train(was_training)
     greater, equal = torch.cat(greater), torch.cat(equal)
@@ -141,3 +147,52 @@ def evaluate(model, data: SeqData, split: str = 'test', exclude_history: bool = 
     ranks = ranks_from_counts(greater, equal, ties, torch.Generator().manual_seed(seed))   # random ties: the same draws for the same seed
     m = rank_metrics(ranks, ks)
     return (m, ranks) if return_ranks else m
+
+# %% ../nbs/06_eval.ipynb #c9a5a436
+SAMPLINGS = ('uniform', 'popularity')
+SAMPLED_WARNING = 'sampled ranking: NOT comparable to full-ranking numbers (inflated, and it can reorder models)'
+
+def item_popularity(data: SeqData) -> np.ndarray:
+    "Interactions per item id in the training split (all but each user's last two items); index 0 = padding = 0."
+    tr = [s[:-2] for s in data.seqs]
+    flat = np.concatenate(tr).astype(np.int64) if len(tr) else np.zeros(0, np.int64)
+    return np.bincount(flat, minlength=data.n_items + 1).astype(np.float64)
+
+def sample_negatives(data: SeqData, n: int, sampling: str = 'uniform', seed: int = 0) -> np.ndarray:
+    "[n_users, n] distinct negative item ids per user, none in the user's sequence, uniform or by popularity; fixed by `seed`."
+    if sampling not in SAMPLINGS: raise ConfigError(f"--eval-sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
+    U, N = data.n_users, data.n_items
+    w = np.ones(N + 1) if sampling == 'uniform' else item_popularity(data)
+    w[0] = 0.0
+    lens = np.array([len(s) for s in data.seqs], np.int64)
+    users = np.repeat(np.arange(U), lens)
+    items = np.concatenate(data.seqs).astype(np.int64) if U else np.zeros(0, np.int64)
+    seen = np.unique(users * (N + 1) + items)                                   # sorted keys user*(N+1)+item
+    can = (w > 0).sum() - np.bincount((seen // (N + 1))[w[seen % (N + 1)] > 0], minlength=U)   # items each user can get
+    if U and can.min() < n:
+        raise ConfigError(f"--eval-negatives {n}: user {int(can.argmin())} has only {int(can.min())} items it has not seen "
+                          f"({sampling} sampling); use fewer negatives")
+    p, rng = w / w.sum(), np.random.default_rng(seed)
+    out, filled = np.full((U, n), -1, np.int64), np.zeros(U, np.int64)
+    todo = np.arange(U)
+    while len(todo):                                                            # a few rounds: oversample, drop seen and repeated
+        cand = np.concatenate([out[todo], rng.choice(N + 1, size=(len(todo), 2 * n + 16), p=p)], 1)
+        key = todo[:, None] * (N + 1) + cand
+        pos = np.searchsorted(seen, key).clip(max=max(len(seen) - 1, 0))
+        ok = (cand > 0) & ~((seen[pos] == key) if len(seen) else np.zeros_like(key, bool))
+        order = np.argsort(cand, axis=1, kind='stable')                         # repeats: keep the first occurrence
+        srt = np.take_along_axis(cand, order, 1)
+        dup = np.zeros_like(ok); np.put_along_axis(dup, order[:, 1:], srt[:, 1:] == srt[:, :-1], 1)
+        ok &= ~dup
+        rank = np.cumsum(ok, 1)
+        take = ok & (rank <= n)
+        rows, cols = np.nonzero(take)
+        out[todo[rows], rank[rows, cols] - 1] = cand[rows, cols]
+        filled[todo] = np.minimum(rank[:, -1], n)
+        todo = todo[filled[todo] < n]
+    return out
+
+def sampled_scores(scores: torch.Tensor, targets: torch.Tensor, negs: torch.Tensor) -> tuple:
+    "Scores of [target, negatives] per row ([B, 1+n]) and the target's column (0): rank among the sampled candidates only."
+    cand = torch.cat([targets[:, None], negs], 1)
+    return scores.gather(1, cand), torch.zeros(len(targets), dtype=torch.long, device=targets.device)

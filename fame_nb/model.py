@@ -211,10 +211,14 @@ class FAMEOptions(SASRecOptions):
     item_proj_init: str = 'identity' # sub-embedding maps W_f start at the identity or 'random'
     pretrained: str = None        # reuse this SASRec (run folder or .safetensors) instead of pretraining one
     finetune_lr: float = None     # learning rate of the fine-tuning stage (default: --lr)
+    finetune_dropout: float = None   # dropout rate of the fine-tuning stage (default: --dropout)
+    finetune_parts: str = 'all'   # what fine-tuning trains: all, last (the facet layer only) or last+items (and the item embeddings)
 
     def __post_init__(self):
         super().__post_init__()
         check_int(self, 'experts', lo=1); check_float(self, 'finetune_lr', lo=0, lo_open=True, none=True)
+        check_float(self, 'finetune_dropout', lo=0, hi=1, hi_open=True, none=True)
+        check_choice(self, 'finetune_parts', ('all', 'last', 'last+items'))
         check_choice(self, 'expert_init', ('copy_noise', 'copy', 'random')); check_choice(self, 'item_proj_init', ('identity', 'random'))
 
 # %% ../nbs/04_fame.ipynb #d0ae668a

@@ -20,7 +20,7 @@ from .seqdata import SeqData, train_seqs
 from .data import load_dataset, default_data_dir
 from .model import SeqRecModel, SASRec, SASRecOptions, FAME, FAMEOptions, fame_from_sasrec
 from .encoders import GRU4Rec, GRU4RecOptions, FMLPRec, FMLPRecOptions, Mamba4Rec, Mamba4RecOptions
-from .metrics import evaluate
+from .metrics import evaluate, TIES, SAMPLINGS, SAMPLED_WARNING
 from .scoring import model_ce, amp_dtype, autocast, AMP_MODES
 from .distributed import (init_distributed, launched, world_size, rank, local_rank, is_main, all_reduce, any_process,
                                  broadcast_object, gather_objects, on_main, rank_seed, batch_rows)
@@ -28,13 +28,14 @@ from .text import encode_texts, check_encoder, texts_cached
 from .supcon import PKSampler, RawProjector, pretrain_supcon
 
 # %% auto #0
-__all__ = ['MODELS', 'TARGETS', 'REC_LOSSES', 'STATUS', 'NO_FACET', 'ModelSpec', 'register_model', 'model_spec', 'TrainConfig',
-           'make_config', 'config_from_dict', 'make_windows', 'CausalTargets', 'PrefixTargets', 'ClozeTargets',
-           'make_targets', 'ce_loss', 'rec_loss_for', 'get_device', 'save_weights', 'load_weights', 'run_status',
-           'set_status', 'require_finished', 'read_json', 'data_fingerprint', 'check_same_data', 'save_checkpoint',
-           'load_checkpoint', 'BatchLoss', 'local_batch', 'TrainingDiverged', 'fit', 'build_model', 'train_plain',
-           'run_name', 'new_run_dir', 'protocol', 'resolve_paths', 'train_run', 'load_pretrained_sasrec', 'check_fame',
-           'train_fame', 'FAMETextOptions', 'FAMERawOptions', 'FAMEPlusOptions', 'resolve_facets', 'check_text_model',
+__all__ = ['MODELS', 'TARGETS', 'REC_LOSSES', 'STATUS', 'EPOCH_CALLBACKS', 'NO_FACET', 'ModelSpec', 'register_model',
+           'model_spec', 'TrainConfig', 'make_config', 'config_from_dict', 'make_windows', 'CausalTargets',
+           'PrefixTargets', 'ClozeTargets', 'make_targets', 'ce_loss', 'bce_loss', 'get_device', 'save_weights',
+           'load_weights', 'run_status', 'set_status', 'require_finished', 'read_json', 'data_fingerprint',
+           'check_same_data', 'save_checkpoint', 'load_checkpoint', 'BatchLoss', 'local_batch', 'TrainingDiverged',
+           'fit', 'build_model', 'train_plain', 'run_name', 'new_run_dir', 'protocol', 'protocol_line', 'eval_options',
+           'resolve_paths', 'train_run', 'load_pretrained_sasrec', 'check_fame', 'train_fame', 'freeze_for_finetuning',
+           'FAMETextOptions', 'FAMERawOptions', 'FAMEPlusOptions', 'resolve_facets', 'check_text_model',
            'item_texts_encoded', 'sasrec_init_norm', 'facet_subspaces', 'text_item_table', 'TextItemEmbedding',
            'text_item_embedding', 'train_fame_plus']
 
@@ -76,7 +77,11 @@ class TrainConfig:
     lr: float = 1e-3              # Adam learning rate
     weight_decay: float = 0.0     # Adam weight decay
     seed: int = 42                # seed for initialisation, shuffling and dropout
+    loss: str = 'ce'              # training loss: ce (full softmax over all items) or bce (one uniformly sampled negative per target, as SASRec's code)
     keep_history: bool = False    # rank items already in the history instead of excluding them
+    ties: str = 'pessimistic'     # a target tied with other items ranks behind them (pessimistic), before them (optimistic) or at random
+    eval_negatives: int = 0       # 0: rank against all items (full ranking); N: rank among N sampled negatives per user (NOT comparable)
+    eval_sampling: str = 'uniform' # how --eval-negatives are drawn: uniform or popularity (training-split counts)
     eval_batch_size: int = 512    # users per evaluation batch
     device: str = 'cpu'           # torch device: cpu, cuda, cuda:N, mps, or auto
     amp: str = 'auto'             # mixed precision: auto (bf16 on CUDA where supported, else fp16; off on CPU), bf16, fp16 or off
@@ -99,6 +104,8 @@ class TrainConfig:
         check_int(self, 'stride', lo=1, hi=self.max_len, none=True)
         check_float(self, 'lr', lo=0, lo_open=True); check_float(self, 'weight_decay', lo=0)
         check_choice(self, 'amp', AMP_MODES); check_int(self, 'item_chunk', lo=0)
+        check_choice(self, 'loss', tuple(REC_LOSSES)); check_choice(self, 'ties', TIES)
+        check_int(self, 'eval_negatives', lo=0); check_choice(self, 'eval_sampling', SAMPLINGS)
         for k in ('dataset', 'device', 'out'):
             if not isinstance(getattr(self, k), str) or not getattr(self, k): raise ConfigError(f"{flag(k)} must be a non-empty string")
         return self
@@ -232,12 +239,15 @@ def ce_loss(model, h: torch.Tensor, y: torch.Tensor, item_chunk: int = 0) -> tor
     "Mean full-softmax cross-entropy of representations `h` [n, d] against all items, targets `y` [n] (Eq. 18), in blocks (notebook 05a)."
     return model_ce(model, h, y, item_chunk)
 
-REC_LOSSES = {'ce': ce_loss}
+def bce_loss(model, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    "Binary cross-entropy of each target against one uniformly sampled other item (the original SASRec / S3-Rec / ICLRec loss)."
+    E = model.item_table()
+    neg = torch.randint(1, E.shape[0] - 1, y.shape, device=y.device)
+    neg = neg + (neg >= y).long()                                  # uniform over the items other than the target (and padding)
+    pos_s, neg_s = (h * E[y]).sum(-1), (h * E[neg]).sum(-1)
+    return F.softplus(-pos_s).mean() + F.softplus(neg_s).mean()   # -log sigmoid(pos) - log(1 - sigmoid(neg))
 
-def rec_loss_for(cfg: TrainConfig):
-    "The recommendation loss of `cfg` (`cfg.loss` if the config has one, else CE), given `--item-chunk` if it takes it."
-    fn = REC_LOSSES[getattr(cfg, 'loss', 'ce')]
-    return functools.partial(fn, item_chunk=cfg.item_chunk) if 'item_chunk' in inspect.signature(fn).parameters else fn
+REC_LOSSES = {'ce': ce_loss, 'bce': bce_loss}
 
 # %% ../nbs/05_train.ipynb #089b6a56
 def get_device(device: str = 'cpu') -> torch.device:
@@ -385,6 +395,8 @@ def _seed_process(seed: int, resumed: dict = None, epoch: int = 0):
     else: torch.manual_seed(rank_seed(seed, r, epoch))
 
 # %% ../nbs/05_train.ipynb #3a662e75
+EPOCH_CALLBACKS = []    # cb(stage=, epoch=, valid=) after each epoch's validation: how `fame-nb tune` reports to Optuna and prunes
+
 class TrainingDiverged(ConfigError):
     "Training produced a non-finite loss: the run is marked failed and no metrics are written."
 
@@ -417,13 +429,14 @@ def fit(model, data: SeqData, cfg: TrainConfig, run_dir=None, progress=True, sta
         _say(f"{stage}: resuming after epoch {c['epoch']} (best epoch {best_ep}, valid NDCG@10 {best:.4f})", progress)
     else: _seed_process(cfg.seed)
     net = _wrap(model, rec_loss, dev)
-    ev = dict(exclude_history=not cfg.keep_history, batch_size=cfg.eval_batch_size, max_len=cfg.max_len, device=dev, item_chunk=cfg.item_chunk)
+    ev = eval_options(cfg, dev)
     bar = tqdm(total=None, desc=stage, unit='epoch', disable=not progress, leave=False, initial=start - 1,
                bar_format='{desc}: epoch {n_fmt} [{elapsed}, {rate_inv_fmt}{postfix}]')
     ep = start - 1
     while ep < cfg.epochs and bad < cfg.patience:
         ep += 1
         t0, model = time.perf_counter(), model.train()
+        if hasattr(model, 'epoch_start'): model.epoch_start(epoch=ep, data=data, examples=T, cfg=cfg, device=dev)   # per-epoch hook
         perm, sums, n = torch.randperm(len(T), generator=g), {}, 0
         for step, i in enumerate(range(0, len(T), cfg.batch_size)):
             x, y, w = local_batch(T, perm[i:i + cfg.batch_size], dev)
@@ -452,6 +465,7 @@ def fit(model, data: SeqData, cfg: TrainConfig, run_dir=None, progress=True, sta
                 save_checkpoint(cp, stage=stage, epoch=ep, model=model.state_dict(), optimizer=opt.state_dict(), best=best, best_epoch=best_ep,
                                 bad=bad, best_state=best_state, history=hist, rng=_rng_state({'shuffle': g, 'mask': gm}),
                                 **({'scaler': scaler.state_dict()} if scaler.is_enabled() else {}), **({'rank_rng': rank_rng} if rank_rng else {}))
+        for cb in EPOCH_CALLBACKS: cb(stage=stage, epoch=ep, valid=val)
         bar.update(1)
         bar.set_postfix_str(f"loss {hist[-1]['loss']:.3f} · valid NDCG@10 {val['NDCG@10']:.4f} · best {best:.4f} (epoch {best_ep}) · "
                             f"patience {bad}/{cfg.patience}")
@@ -478,6 +492,14 @@ register_model('sasrec', SASRecOptions, SASRec.from_options, help='SASRec (Kang 
 register_model('gru4rec', GRU4RecOptions, GRU4Rec.from_options, help='GRU4Rec (Hidasi et al. 2016; RecBole form): a GRU over item embeddings, causal')
 register_model('fmlprec', FMLPRecOptions, FMLPRec.from_options, help='FMLP-Rec (Zhou et al. 2022): learnable FFT filter blocks, not causal: one target per prefix')
 register_model('mamba4rec', Mamba4RecOptions, Mamba4Rec.from_options, help='Mamba4Rec (Liu et al. 2024): a Mamba (selective state space) block, causal')
+
+# %% ../nbs/05_train.ipynb #99160275
+from .baselines import BERT4Rec, BERT4RecOptions, CL4SRec, ContrastiveOptions, DuoRec, DuoRecOptions, ICLRec, ICLRecOptions
+
+register_model('bert4rec', BERT4RecOptions, BERT4Rec.from_options, help='BERT4Rec (Sun et al. 2019): bidirectional Transformer, cloze training')
+register_model('cl4srec', ContrastiveOptions, CL4SRec.from_options, help='CL4SRec (Xie et al. 2022): SASRec + InfoNCE between crop/mask/reorder views')
+register_model('duorec', DuoRecOptions, DuoRec.from_options, help='DuoRec (Qiu et al. 2022): SASRec + InfoNCE between a dropout view and a same-target sequence')
+register_model('iclrec', ICLRecOptions, ICLRec.from_options, help='ICLRec (Chen et al. 2022): CL4SRec + InfoNCE toward k-means intents re-clustered each epoch')
 
 # %% ../nbs/05_train.ipynb #d31863f1
 _NAME_SKIP = {'dataset', 'data_dir', 'model', 'seed', 'out', 'device', 'eval_batch_size', 'pretrained', 'item_chunk'}
@@ -507,9 +529,26 @@ def new_run_dir(cfg: TrainConfig, name: str = None) -> Path:
     raise ConfigError(f"--out {out}: too many runs named {base}")
 
 def protocol(cfg: TrainConfig) -> dict:
-    "The evaluation protocol of a run, as recorded in `config.json`, `metrics.json` and tables."
-    return {'split': 'leave-one-out', 'ranking': 'full (all items)', 'history_items': 'kept' if cfg.keep_history else 'excluded',
-            'ties': 'counted against the target', 'loss': 'ce (full softmax)'}
+    "The protocol of a run (training loss and evaluation), as recorded in `config.json`, `metrics.json` and tables."
+    p = {'split': 'leave-one-out', 'ranking': 'full (all items)' if not cfg.eval_negatives else
+             f'sampled ({cfg.eval_negatives} {cfg.eval_sampling} negatives per user)',
+         'history_items': 'kept' if cfg.keep_history else 'excluded', 'ties': cfg.ties,
+         'loss': {'ce': 'ce (full softmax)', 'bce': 'bce (one sampled negative)'}[cfg.loss]}
+    if cfg.eval_negatives: p['warning'] = SAMPLED_WARNING
+    return p
+
+def protocol_line(p: dict) -> str:
+    "One line for tables and logs: `full ranking, history excluded, ties pessimistic, loss ce`."
+    ties = {'counted against the target': 'pessimistic'}.get(p.get('ties'), p.get('ties'))   # runs of earlier versions
+    ranking = p.get('ranking', 'full (all items)')
+    line = (f"{'full' if ranking.startswith('full') else ranking} ranking, history items {p.get('history_items')}, "
+            f"ties {ties}, loss {p.get('loss', 'ce').split(' ')[0]}")
+    return line + (f" [{p['warning']}]" if p.get('warning') else '')
+
+def eval_options(cfg: TrainConfig, device) -> dict:
+    "The keyword arguments of `evaluate` that the run's protocol fixes (used for validation and test alike)."
+    return dict(exclude_history=not cfg.keep_history, batch_size=cfg.eval_batch_size, max_len=cfg.max_len, device=device,
+                ties=cfg.ties, seed=cfg.seed, negatives=cfg.eval_negatives, sampling=cfg.eval_sampling, item_chunk=cfg.item_chunk)
 
 def resolve_paths(cfg: TrainConfig) -> TrainConfig:
     "Make the data location absolute: a dataset given as a file path, and the data folder (so the run reads the same files from anywhere)."
@@ -537,6 +576,7 @@ def train_run(cfg: TrainConfig, data: SeqData = None, progress=True, run_name: s
     progress = progress and main
     amp_dtype(cfg.amp, dev)                                   # an --amp this device lacks fails before anything is written
     spec = model_spec(cfg.model)
+    if cfg.eval_negatives: print(f"warning: {SAMPLED_WARNING}", file=sys.stderr)
     data = data if data is not None else load_dataset(cfg.dataset, cfg.data_dir, cfg.min_count)
     build_model(cfg, data)                                     # fail on a bad architecture before writing anything
     if spec.check: spec.check(cfg, data)
@@ -546,7 +586,7 @@ def train_run(cfg: TrainConfig, data: SeqData = None, progress=True, run_name: s
     t0 = time.perf_counter()
     try:
         model, hist = (spec.pipeline or train_plain)(cfg, data, run_dir, progress)
-        ev = dict(exclude_history=not cfg.keep_history, batch_size=cfg.eval_batch_size, max_len=cfg.max_len, device=dev, item_chunk=cfg.item_chunk)
+        ev = eval_options(cfg, dev)
         metrics = {'valid': evaluate(model, data, 'valid', **ev), 'test': evaluate(model, data, 'test', **ev), 'protocol': protocol(cfg)}
         if main:
             save_weights(model, run_dir / 'model.safetensors', {'model': cfg.model})
@@ -589,7 +629,7 @@ def _alive(pid) -> bool:
     try: return int(pid) > 0 and (os.kill(int(pid), 0) is None)
     except (OSError, TypeError, ValueError): return False
 
-# %% ../nbs/05_train.ipynb #216b0f73
+# %% ../nbs/05_train.ipynb #5af90bc7
 def load_pretrained_sasrec(cfg: TrainConfig, data: SeqData, path) -> SASRec:
     "The SASRec saved at `path` (a finished run folder or a .safetensors file), shaped by `cfg`; other data is refused."
     p = Path(path).expanduser()
@@ -622,8 +662,15 @@ def train_fame(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True, ite
         if hasattr(sas.item_emb, 'baked'):                          # a trained text MLP: fine-tuning (and every reader) sees a plain table
             sas.item_emb = sas.item_emb.baked()
             if run_dir is not None: save_weights(sas, Path(run_dir) / 'sasrec.safetensors')
-    fame = fame_from_sasrec(sas, cfg.experts, cfg.expert_init, cfg.item_proj_init, seed=cfg.seed)
+    fame = fame_from_sasrec(sas, cfg.experts, cfg.expert_init, cfg.item_proj_init, dropout=cfg.finetune_dropout, seed=cfg.seed)
+    freeze_for_finetuning(fame, cfg.finetune_parts)
     return fit(fame, data, cfg, run_dir, progress, stage='finetune', lr=cfg.finetune_lr, history=hist)
+
+def freeze_for_finetuning(fame: FAME, parts: str = 'all') -> FAME:
+    "Leave trainable only what `--finetune-parts` names: all, last (the facet layer) or last+items (and the item embeddings)."
+    keep = {'all': None, 'last': ('facet.',), 'last+items': ('facet.', 'item_emb.')}[parts]
+    for n, p in fame.named_parameters(): p.requires_grad_(keep is None or n.startswith(keep))
+    return fame
 
 register_model('fame', FAMEOptions, FAME.from_options, train_fame, check_fame,
                'FAME: SASRec pretraining, then facet heads + MoE attention fine-tuning (--experts 1: FAME w/o MoE)')
