@@ -30,14 +30,14 @@ from .supcon import PKSampler, RawProjector, pretrain_supcon
 # %% auto #0
 __all__ = ['MODELS', 'TARGETS', 'REC_LOSSES', 'STATUS', 'EPOCH_CALLBACKS', 'NO_FACET', 'ModelSpec', 'register_model',
            'model_spec', 'TrainConfig', 'make_config', 'config_from_dict', 'make_windows', 'CausalTargets',
-           'PrefixTargets', 'ClozeTargets', 'make_targets', 'ce_loss', 'bce_loss', 'get_device', 'save_weights',
-           'load_weights', 'run_status', 'set_status', 'require_finished', 'read_json', 'data_fingerprint',
-           'check_same_data', 'save_checkpoint', 'load_checkpoint', 'BatchLoss', 'local_batch', 'TrainingDiverged',
-           'fit', 'build_model', 'train_plain', 'run_name', 'new_run_dir', 'protocol', 'protocol_line', 'eval_options',
-           'resolve_paths', 'train_run', 'load_pretrained_sasrec', 'check_fame', 'train_fame', 'freeze_for_finetuning',
-           'FAMETextOptions', 'FAMERawOptions', 'FAMEPlusOptions', 'resolve_facets', 'check_text_model',
-           'item_texts_encoded', 'sasrec_init_norm', 'facet_subspaces', 'text_item_table', 'TextItemEmbedding',
-           'text_item_embedding', 'train_fame_plus']
+           'PrefixTargets', 'ClozeTargets', 'make_targets', 'ce_loss', 'bce_loss', 'rec_loss_for', 'get_device',
+           'save_weights', 'load_weights', 'run_status', 'set_status', 'require_finished', 'read_json',
+           'data_fingerprint', 'check_same_data', 'save_checkpoint', 'load_checkpoint', 'BatchLoss', 'local_batch',
+           'TrainingDiverged', 'fit', 'build_model', 'train_plain', 'run_name', 'new_run_dir', 'protocol',
+           'protocol_line', 'eval_options', 'resolve_paths', 'train_run', 'load_pretrained_sasrec', 'check_fame',
+           'train_fame', 'freeze_for_finetuning', 'FAMETextOptions', 'FAMERawOptions', 'FAMEPlusOptions',
+           'resolve_facets', 'check_text_model', 'item_texts_encoded', 'sasrec_init_norm', 'facet_subspaces',
+           'text_item_table', 'TextItemEmbedding', 'text_item_embedding', 'train_fame_plus']
 
 # %% ../nbs/05_train.ipynb #b75fae4b
 @dataclass
@@ -248,6 +248,11 @@ def bce_loss(model, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.softplus(-pos_s).mean() + F.softplus(neg_s).mean()   # -log sigmoid(pos) - log(1 - sigmoid(neg))
 
 REC_LOSSES = {'ce': ce_loss, 'bce': bce_loss}
+
+def rec_loss_for(cfg: TrainConfig):
+    "The recommendation loss `cfg.loss` names, given `--item-chunk` when it takes it (the chunked CE)."
+    fn = REC_LOSSES[cfg.loss]
+    return functools.partial(fn, item_chunk=cfg.item_chunk) if 'item_chunk' in inspect.signature(fn).parameters else fn
 
 # %% ../nbs/05_train.ipynb #089b6a56
 def get_device(device: str = 'cpu') -> torch.device:
