@@ -139,6 +139,7 @@ def evaluate(model, data: SeqData, split: str = 'test', exclude_history: bool = 
         if negs is None: g, e = model_rank_counts(model, x, t, h if exclude_history else None, item_chunk)
         else:                                                          # sampled: the target among its row's negatives, ranked on the device
             sc = model.predict(x).float()
+            if exclude_history: exclude_items(sc, h)                   # a target repeated from the history never scores
             g, e = (c.cpu() for c in rank_counts(*sampled_scores(sc, t.to(sc.device), negs[i:i + len(h)].to(sc.device))))
         greater.append(g); equal.append(e)
     model.train(was_training)

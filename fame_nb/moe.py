@@ -72,11 +72,11 @@ def gqa_attention(
     if use_gqa:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p,
                                               is_causal=is_causal, enable_gqa=True)
-    N = HN // H
-    ke = k[:, :, None].expand(B, H, N, L, d)  # stride-0 view, no copy
-    ve = v[:, :, None].expand(B, H, N, L, d)
-    m = None if attn_mask is None else attn_mask.unsqueeze(2)  # [B, 1|H*N, L, L] -> broadcast over experts
-    if m is not None and m.shape[1] != 1: m = m.reshape(m.shape[0], H, N, L, L)
+    N, Lk = HN // H, k.shape[2]                # Lk = L, or more keys than queries (queries at the last positions only)
+    ke = k[:, :, None].expand(B, H, N, Lk, d)  # stride-0 view, no copy
+    ve = v[:, :, None].expand(B, H, N, Lk, d)
+    m = None if attn_mask is None else attn_mask.unsqueeze(2)  # [B, 1|H*N, L, Lk] -> broadcast over experts
+    if m is not None and m.shape[1] != 1: m = m.reshape(m.shape[0], H, N, *m.shape[-2:])
     out = F.scaled_dot_product_attention(q.view(B, H, N, L, d), ke, ve, attn_mask=m,
                                          dropout_p=dropout_p, is_causal=is_causal)
     return out.reshape(B, HN, L, d)
@@ -84,16 +84,16 @@ def gqa_attention(
 def _attention_dropout(q, k, v, attn_mask, dropout_p, is_causal):
     "Attention with dropout on the weights, written out (what SDPA's math path does, but with `dropout`'s faster CPU mask)."
     B, HN, L, d = q.shape
-    H = k.shape[1]; N = HN // H
-    if is_causal and attn_mask is None: attn_mask = torch.ones(L, L, dtype=torch.bool, device=q.device).tril()
-    if attn_mask is None: attn_mask = torch.ones(1, 1, L, L, dtype=torch.bool, device=q.device)
-    m = attn_mask.view(-1, *attn_mask.shape[-3:]) if attn_mask.dim() >= 3 else attn_mask[None, None]        # [B|1, 1|HN, L, L]
+    H, Lk = k.shape[1], k.shape[2]; N = HN // H                                                              # Lk >= L: queries may be the last L positions
+    if is_causal and attn_mask is None: attn_mask = torch.ones(L, Lk, dtype=torch.bool, device=q.device).tril()   # top-left, as SDPA
+    if attn_mask is None: attn_mask = torch.ones(1, 1, L, Lk, dtype=torch.bool, device=q.device)
+    m = attn_mask.view(-1, *attn_mask.shape[-3:]) if attn_mask.dim() >= 3 else attn_mask[None, None]        # [B|1, 1|HN, L|1, Lk]
     bias = torch.zeros(m.shape, dtype=q.dtype, device=q.device).masked_fill_(~m, float('-inf'))             # 0 or -inf
-    bias = bias.unsqueeze(2) if m.shape[1] == 1 else bias.view(-1, H, N, L, L)                              # [B|1, 1|H, 1|N, L, L]
+    bias = bias.unsqueeze(2) if m.shape[1] == 1 else bias.view(-1, H, N, *m.shape[-2:])                     # [B|1, 1|H, 1|N, L|1, Lk]
     kt = k.transpose(-1, -2).contiguous().mul_(d ** -0.5)                                                   # contiguous: a faster GEMM
-    s = (q.reshape(B, H, N * L, d) @ kt).view(B, H, N, L, L) + bias                                         # all experts of a head at once
-    a = dropout(s.softmax(-1), dropout_p).view(B, H, N * L, L)
-    return (a.view(B, H, N * L, L) @ v).view(B, HN, L, d)
+    s = (q.reshape(B, H, N * L, d) @ kt).view(B, H, N, L, Lk) + bias                                        # all experts of a head at once
+    a = dropout(s.softmax(-1), dropout_p).view(B, H, N * L, Lk)
+    return (a @ v).view(B, HN, L, d)
 
 # %% ../nbs/03_moe_attention.ipynb #1b71d70e
 class MoEAttention(nn.Module):
