@@ -33,9 +33,9 @@ __all__ = ['MODELS', 'TARGETS', 'REC_LOSSES', 'STATUS', 'EPOCH_CALLBACKS', 'NO_F
            'PrefixTargets', 'ClozeTargets', 'make_targets', 'ce_loss', 'bce_loss', 'rec_loss_for', 'get_device',
            'save_weights', 'load_weights', 'run_status', 'set_status', 'require_finished', 'read_json',
            'data_fingerprint', 'check_same_data', 'save_checkpoint', 'load_checkpoint', 'BatchLoss', 'local_batch',
-           'TrainingDiverged', 'fit', 'build_model', 'train_plain', 'run_name', 'new_run_dir', 'protocol',
-           'protocol_line', 'eval_options', 'resolve_paths', 'train_run', 'load_pretrained_sasrec', 'check_fame',
-           'train_fame', 'freeze_for_finetuning', 'FAMETextOptions', 'FAMERawOptions', 'FAMEPlusOptions',
+           'TrainingDiverged', 'fit', 'build_model', 'train_plain', 'check_iclrec', 'run_name', 'new_run_dir',
+           'protocol', 'protocol_line', 'eval_options', 'resolve_paths', 'train_run', 'load_pretrained_sasrec',
+           'check_fame', 'train_fame', 'freeze_for_finetuning', 'FAMETextOptions', 'FAMERawOptions', 'FAMEPlusOptions',
            'resolve_facets', 'check_text_model', 'item_texts_encoded', 'sasrec_init_norm', 'facet_subspaces',
            'text_item_table', 'TextItemEmbedding', 'text_item_embedding', 'train_fame_plus']
 
@@ -106,6 +106,8 @@ class TrainConfig:
         check_choice(self, 'amp', AMP_MODES); check_int(self, 'item_chunk', lo=0)
         check_choice(self, 'loss', tuple(REC_LOSSES)); check_choice(self, 'ties', TIES)
         check_int(self, 'eval_negatives', lo=0); check_choice(self, 'eval_sampling', SAMPLINGS)
+        if self.eval_sampling != 'uniform' and not self.eval_negatives:
+            raise ConfigError(f"--eval-sampling {self.eval_sampling} only applies to sampled ranking: give --eval-negatives N too")
         for k in ('dataset', 'device', 'out'):
             if not isinstance(getattr(self, k), str) or not getattr(self, k): raise ConfigError(f"{flag(k)} must be a non-empty string")
         return self
@@ -504,7 +506,12 @@ from .baselines import BERT4Rec, BERT4RecOptions, CL4SRec, ContrastiveOptions, D
 register_model('bert4rec', BERT4RecOptions, BERT4Rec.from_options, help='BERT4Rec (Sun et al. 2019): bidirectional Transformer, cloze training')
 register_model('cl4srec', ContrastiveOptions, CL4SRec.from_options, help='CL4SRec (Xie et al. 2022): SASRec + InfoNCE between crop/mask/reorder views')
 register_model('duorec', DuoRecOptions, DuoRec.from_options, help='DuoRec (Qiu et al. 2022): SASRec + InfoNCE between a dropout view and a same-target sequence')
-register_model('iclrec', ICLRecOptions, ICLRec.from_options, help='ICLRec (Chen et al. 2022): CL4SRec + InfoNCE toward k-means intents re-clustered each epoch')
+
+def check_iclrec(cfg: TrainConfig, data: SeqData):
+    "Before anything is written: no more intents than users to cluster."
+    if cfg.intents > data.n_users: raise ConfigError(f"--intents {cfg.intents}: more intents than the {data.n_users} users of {data.name} to cluster")
+
+register_model('iclrec', ICLRecOptions, ICLRec.from_options, check=check_iclrec, help='ICLRec (Chen et al. 2022): CL4SRec + InfoNCE toward k-means intents re-clustered each epoch')
 
 # %% ../nbs/05_train.ipynb #d31863f1
 _NAME_SKIP = {'dataset', 'data_dir', 'model', 'seed', 'out', 'device', 'eval_batch_size', 'pretrained', 'item_chunk'}

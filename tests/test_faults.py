@@ -66,6 +66,24 @@ OPTIONS = [
     (['--dataset', '/no/such/Shop.txt'], ['/no/such/Shop.txt']),
     (['--dataset', 'ml-100k', '--data-dir', '/nonexistent/fame'], ['/nonexistent/fame']),
     (['--bogus', '1'], ['unrecognized arguments: --bogus 1']),
+    # protocol options (notebooks 05, 06)
+    (['--loss', 'hinge'], ['--loss must be one of ce, bce']), (['--ties', 'random2'], ['--ties must be one of']),
+    (['--eval-negatives', '-1'], ['--eval-negatives must be >= 0']), (['--eval-sampling', 'pop'], ['--eval-sampling must be one of']),
+    (['--eval-sampling', 'popularity'], ['--eval-sampling popularity only applies to sampled ranking']),
+    (['--amp', 'fp8'], ['--amp must be one of']), (['--item-chunk', '-1'], ['--item-chunk must be >= 0']),
+    # the encoders, FamouSRec and the baselines (notebooks 04a-04c)
+    (['--model', 'gru4rec', '--experts', '4'], ['--experts is not an option of --model gru4rec']),
+    (['--model', 'gru4rec', '--hidden', '0'], ['--hidden must be >= 1']), (['--model', 'fmlprec', '--inner', '0'], ['--inner must be >= 1']),
+    (['--model', 'mamba4rec', '--d-state', '0'], ['--d-state must be >= 1']), (['--model', 'mamba4rec', '--scan', 'fast'], ['--scan must be one of']),
+    (['--model', 'famousrec', '--experts', 'sa,cnn'], ["--experts: unknown expert 'cnn'"]),
+    (['--model', 'famousrec', '--experts', '9'], ['--experts: a number of experts must be 1-4']),
+    (['--model', 'famousrec', '--infer-topk', '5'], ['--infer-topk must be <= 4']), (['--model', 'famousrec', '--tau', '0'], ['--tau must be']),
+    (['--model', 'famousrec', '--pool', 'max'], ['--pool must be one of last, mean']), (['--model', 'famousrec', '--lam', '-1'], ['--lam must be']),
+    (['--model', 'famousrec', '--spe-pairs', '99'], ['--spe-pairs must be <= 12']),
+    (['--model', 'bert4rec', '--mask-prob', '0'], ['--mask-prob must be a finite number in (0, 1]']),
+    (['--model', 'cl4srec', '--crop-ratio', '2'], ['--crop-ratio must be']), (['--model', 'duorec', '--cl-weight', '-1'], ['--cl-weight must be']),
+    (['--model', 'iclrec', '--intents', '0'], ['--intents must be >= 1']),
+    (['--model', 'iclrec', '--intents', '100000'], ['--intents 100000: more intents than the']),
 ]
 
 @pytest.mark.parametrize('argv,needles', OPTIONS, ids=[' '.join(a) for a, _ in OPTIONS])
