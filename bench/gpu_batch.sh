@@ -3,7 +3,7 @@
 # .whl/ holds wheels the device lacks (fastcore, platformdirs, mambapy, optuna and its dependencies), .gpu/data a copy
 # of the datasets, .gpu/cache the text embeddings (no encoder there). Every job line is an ordinary fame-nb command.
 # One GPU session: install carried wheels, prepare data, run the job list(s) with a deadline, pack results into $OUT.
-# usage: bash .gpu/run.sh DEADLINE_SECONDS PARALLEL JOBFILE...
+# usage (repository root on the device): bash bench/gpu_batch.sh DEADLINE_SECONDS PARALLEL JOBFILE...
 set -u
 T0=$(date +%s)
 DEADLINE=${1:-420}; PAR=${2:-12}; shift 2
