@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from .core import ConfigError, check_int, check_float, check_choice
 from .model import SeqRecModel
 from .moe import attention_mask
-from .encoders import ENCODERS, make_encoder, SelfAttentionEncoder, GRUEncoder, MLPEncoder, MambaEncoder
+from .encoders import ENCODERS, make_encoder, SelfAttentionEncoder, GRUEncoder, MLPEncoder, MambaEncoder, _normal_init   # RecBole-style init (notebook 04a)
 
 # %% auto #0
 __all__ = ['EXPERT_KINDS', 'FamousEmbedding', 'FrequencyRouter', 'expert_last', 'topk_gate', 'run_experts', 'SoftmaxStats',
@@ -23,13 +23,6 @@ __all__ = ['EXPERT_KINDS', 'FamousEmbedding', 'FrequencyRouter', 'expert_last', 
            'fixed_expert_metrics']
 
 # %% ../nbs/04b_famousrec.ipynb #8914efff
-def _normal_init(m, std=0.02):
-    "RecBole-style initialisation: N(0, std) linear and embedding weights, zero biases, zero padding row."
-    if isinstance(m, (nn.Linear, nn.Embedding)): nn.init.normal_(m.weight, 0.0, std)
-    if isinstance(m, nn.Linear) and m.bias is not None: nn.init.zeros_(m.bias)
-    if isinstance(m, nn.Embedding) and m.padding_idx is not None:
-        with torch.no_grad(): m.weight[m.padding_idx].zero_()
-
 class FamousEmbedding(nn.Module):
     "Eq. 1: Dropout(LayerNorm(item + position embeddings)) over a window of `max_len`, zero at padding (after the LN)."
     def __init__(self, n_items, dim, max_len, dropout=0.0):
