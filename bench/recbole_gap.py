@@ -90,12 +90,7 @@ class RecBoleSASRec(SeqRecModel):
         for b in self.blocks: x = b(x, mask)
         return x * (~pad)[..., None]
 
-class PrefixSASRec(SASRec):
-    "This project's SASRec trained like RecBole's data: one target per prefix."
-    targets = 'prefix'
-
 register_model('sasrec-rb', RecBoleSASRecOptions, RecBoleSASRec.from_options, help='RecBole-style SASRec (bench only)')
-register_model('sasrec-prefix', SASRecOptions, PrefixSASRec.from_options, help="SASRec trained on one target per prefix (bench only)")
 
 # name -> (model, options). RecBole trains one target per prefix with batches of 2048 targets (48 steps per epoch on
 # ML-100K); ours trains windows (stride 25: each window adds ~25 targets) of 256 windows (~6,400 targets, 15 steps per
@@ -116,11 +111,12 @@ VARIANTS = {
     'recbole arch, no embedding LayerNorm':  ('sasrec-rb', dict(prefix=False, emb_norm=False)),
     'recbole arch, Xavier init':             ('sasrec-rb', dict(prefix=False, init='xavier')),
     'recbole (prefix/2048: all RecBole choices)': ('sasrec-rb', dict(batch_size=2048)),
-    'ours + prefix/2048':                    ('sasrec-prefix', dict(batch_size=2048)),
-    'ours + prefix/2048 + dropout 0.5':      ('sasrec-prefix', dict(batch_size=2048, dropout=0.5)),
+    'ours + prefix/2048':                    ('sasrec', dict(targets='prefix', batch_size=2048)),
+    'ours + prefix/2048 + dropout 0.5':      ('sasrec', dict(targets='prefix', batch_size=2048, dropout=0.5)),
     'ours + batch 80':                       ('sasrec', dict(batch_size=80)),
+    'ours + prefix/256':                     ('sasrec', dict(targets='prefix')),
 }                                            # (append new variants: a run's folder is named by its position here)
-DEFAULT = [n for n in VARIANTS if 'prefix/2048' not in n]
+DEFAULT = [n for n in VARIANTS if 'prefix/' not in n]
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])

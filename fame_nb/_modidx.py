@@ -720,4 +720,5 @@ d = { 'settings': { 'branch': 'main',
                                'fame_nb.train.train_fame': ('train.html#train_fame', 'fame_nb/train.py'),
                                'fame_nb.train.train_fame_plus': ('train.html#train_fame_plus', 'fame_nb/train.py'),
                                'fame_nb.train.train_plain': ('train.html#train_plain', 'fame_nb/train.py'),
-                               'fame_nb.train.train_run': ('train.html#train_run', 'fame_nb/train.py')}}}
+                               'fame_nb.train.train_run': ('train.html#train_run', 'fame_nb/train.py'),
+                               'fame_nb.train.training_targets': ('train.html#training_targets', 'fame_nb/train.py')}}}

@@ -28,16 +28,17 @@ from .text import encode_texts, check_encoder, texts_cached
 from .supcon import PKSampler, RawProjector, pretrain_supcon
 
 # %% auto #0
-__all__ = ['MODELS', 'TARGETS', 'REC_LOSSES', 'STATUS', 'EPOCH_CALLBACKS', 'NO_FACET', 'ModelSpec', 'register_model',
-           'model_spec', 'TrainConfig', 'make_config', 'config_from_dict', 'make_windows', 'CausalTargets',
-           'PrefixTargets', 'ClozeTargets', 'make_targets', 'ce_loss', 'bce_loss', 'rec_loss_for', 'get_device',
-           'save_weights', 'load_weights', 'run_status', 'set_status', 'require_finished', 'read_json',
-           'data_fingerprint', 'check_same_data', 'save_checkpoint', 'load_checkpoint', 'BatchLoss', 'local_batch',
-           'TrainingDiverged', 'fit', 'build_model', 'train_plain', 'check_iclrec', 'run_name', 'new_run_dir',
-           'protocol', 'protocol_line', 'eval_options', 'resolve_paths', 'train_run', 'load_pretrained_sasrec',
-           'check_fame', 'train_fame', 'freeze_for_finetuning', 'FAMETextOptions', 'FAMERawOptions', 'FAMEPlusOptions',
-           'resolve_facets', 'check_text_model', 'item_texts_encoded', 'sasrec_init_norm', 'facet_subspaces',
-           'text_item_table', 'TextItemEmbedding', 'text_item_embedding', 'train_fame_plus']
+__all__ = ['MODELS', 'TARGET_OVERRIDES', 'TARGETS', 'REC_LOSSES', 'STATUS', 'EPOCH_CALLBACKS', 'NO_FACET', 'ModelSpec',
+           'register_model', 'model_spec', 'TrainConfig', 'make_config', 'config_from_dict', 'make_windows',
+           'CausalTargets', 'PrefixTargets', 'ClozeTargets', 'training_targets', 'make_targets', 'ce_loss', 'bce_loss',
+           'rec_loss_for', 'get_device', 'save_weights', 'load_weights', 'run_status', 'set_status', 'require_finished',
+           'read_json', 'data_fingerprint', 'check_same_data', 'save_checkpoint', 'load_checkpoint', 'BatchLoss',
+           'local_batch', 'TrainingDiverged', 'fit', 'build_model', 'train_plain', 'check_iclrec', 'run_name',
+           'new_run_dir', 'protocol', 'protocol_line', 'eval_options', 'resolve_paths', 'train_run',
+           'load_pretrained_sasrec', 'check_fame', 'train_fame', 'freeze_for_finetuning', 'FAMETextOptions',
+           'FAMERawOptions', 'FAMEPlusOptions', 'resolve_facets', 'check_text_model', 'item_texts_encoded',
+           'sasrec_init_norm', 'facet_subspaces', 'text_item_table', 'TextItemEmbedding', 'text_item_embedding',
+           'train_fame_plus']
 
 # %% ../nbs/05_train.ipynb #b75fae4b
 @dataclass
@@ -62,6 +63,8 @@ def model_spec(name) -> ModelSpec:
     return MODELS[name]
 
 # %% ../nbs/05_train.ipynb #65af7275
+TARGET_OVERRIDES = ('causal', 'prefix')   # what --targets can ask instead of the model's own kind (see "Training targets")
+
 @dataclass
 class TrainConfig:
     "What every training run shares (data, optimisation, evaluation protocol, device, output); `options` holds the model's own."
@@ -74,6 +77,7 @@ class TrainConfig:
     batch_size: int = 256         # training examples per batch
     max_len: int = 50             # maximum sequence length seen by the model
     stride: int = None            # step between the training windows of long sequences (default max_len // 2)
+    targets: str = 'model'        # training targets: model (what the model declares), prefix (one target per prefix, as RecBole and FMLP-Rec train; any causal model) or causal (every position of sliding windows; causal models only)
     lr: float = 1e-3              # Adam learning rate
     weight_decay: float = 0.0     # Adam weight decay
     seed: int = 42                # seed for initialisation, shuffling and dropout
@@ -102,6 +106,7 @@ class TrainConfig:
         check_int(self, 'epochs', 'batch_size', 'max_len', 'eval_batch_size', lo=1)
         check_int(self, 'patience', 'min_count', lo=0); check_int(self, 'seed', lo=0, hi=2**32 - 1)
         check_int(self, 'stride', lo=1, hi=self.max_len, none=True)
+        check_choice(self, 'targets', ('model',) + TARGET_OVERRIDES)
         check_float(self, 'lr', lo=0, lo_open=True); check_float(self, 'weight_decay', lo=0)
         check_choice(self, 'amp', AMP_MODES); check_int(self, 'item_chunk', lo=0)
         check_choice(self, 'loss', tuple(REC_LOSSES)); check_choice(self, 'ties', TIES)
@@ -229,10 +234,20 @@ class ClozeTargets:
 
 TARGETS = {'causal': CausalTargets, 'prefix': PrefixTargets, 'cloze': ClozeTargets}
 
-def make_targets(model: SeqRecModel, seqs, cfg: TrainConfig, generator: torch.Generator = None):
-    "The training examples `model` declares (`model.targets`) for the training sequences `seqs`."
+def training_targets(model: SeqRecModel, cfg: TrainConfig) -> str:
+    "The kind of training targets of `model` under `cfg.targets`: its own, or prefixes for a causal model; else a `ConfigError`."
     kind = getattr(model, 'targets', 'causal')
     if kind not in TARGETS: raise ValueError(f"{type(model).__name__}.targets must be one of {', '.join(TARGETS)}, got {kind!r}")
+    want = getattr(cfg, 'targets', 'model')
+    if want == 'model': return kind
+    if want == kind or (want, kind) == ('prefix', 'causal'): return want
+    why = ('it is not causal (it trains on one target per prefix): every position would leak later targets into its inputs'
+           if kind == 'prefix' else 'it trains on cloze masks, not next-item targets')
+    raise ConfigError(f"--targets {want}: --model {getattr(cfg, 'model', type(model).__name__)} cannot train that way, {why}; use --targets model")
+
+def make_targets(model: SeqRecModel, seqs, cfg: TrainConfig, generator: torch.Generator = None):
+    "The training examples of `model` for the training sequences `seqs`: the kind it declares (`model.targets`), or `cfg.targets`."
+    kind = training_targets(model, cfg)
     return TARGETS[kind](seqs, cfg.max_len, stride=cfg.stride, mask_token=getattr(model, 'mask_token', None),
                          mask_prob=getattr(model, 'mask_prob', 0.2), generator=generator)
 
@@ -546,6 +561,7 @@ def protocol(cfg: TrainConfig) -> dict:
              f'sampled ({cfg.eval_negatives} {cfg.eval_sampling} negatives per user)',
          'history_items': 'kept' if cfg.keep_history else 'excluded', 'ties': cfg.ties,
          'loss': {'ce': 'ce (full softmax)', 'bce': 'bce (one sampled negative)'}[cfg.loss]}
+    if cfg.targets != 'model': p['targets'] = {'prefix': 'one per prefix', 'causal': 'every position'}[cfg.targets]
     if cfg.eval_negatives: p['warning'] = SAMPLED_WARNING
     return p
 
@@ -554,7 +570,7 @@ def protocol_line(p: dict) -> str:
     ties = {'counted against the target': 'pessimistic'}.get(p.get('ties'), p.get('ties'))   # runs of earlier versions
     ranking = p.get('ranking', 'full (all items)')
     line = (f"{'full' if ranking.startswith('full') else ranking} ranking, history items {p.get('history_items')}, "
-            f"ties {ties}, loss {p.get('loss', 'ce').split(' ')[0]}")
+            f"ties {ties}, loss {p.get('loss', 'ce').split(' ')[0]}" + (f", targets {p['targets']}" if p.get('targets') else ''))
     return line + (f" [{p['warning']}]" if p.get('warning') else '')
 
 def eval_options(cfg: TrainConfig, device) -> dict:
@@ -590,7 +606,7 @@ def train_run(cfg: TrainConfig, data: SeqData = None, progress=True, run_name: s
     spec = model_spec(cfg.model)
     if cfg.eval_negatives: print(f"warning: {SAMPLED_WARNING}", file=sys.stderr)
     data = data if data is not None else load_dataset(cfg.dataset, cfg.data_dir, cfg.min_count)
-    build_model(cfg, data)                                     # fail on a bad architecture before writing anything
+    training_targets(build_model(cfg, data), cfg)             # fail on a bad architecture or --targets before writing anything
     if spec.check: spec.check(cfg, data)
     if resume is not None: check_same_data(read_json(run_dir / 'config.json'), data, f'--resume {resume}')
     else: run_dir = on_main(lambda: _start_run(cfg, data, run_name))

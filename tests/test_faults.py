@@ -70,6 +70,9 @@ OPTIONS = [
     (['--loss', 'hinge'], ['--loss must be one of ce, bce']), (['--ties', 'random2'], ['--ties must be one of']),
     (['--eval-negatives', '-1'], ['--eval-negatives must be >= 0']), (['--eval-sampling', 'pop'], ['--eval-sampling must be one of']),
     (['--eval-sampling', 'popularity'], ['--eval-sampling popularity only applies to sampled ranking']),
+    (['--targets', 'every'], ['--targets must be one of']),
+    (['--model', 'fmlprec', '--targets', 'causal'], ['--targets causal: --model fmlprec cannot train that way', 'leak']),
+    (['--model', 'bert4rec', '--targets', 'prefix'], ['--targets prefix: --model bert4rec cannot', 'cloze']),
     (['--amp', 'fp8'], ['--amp must be one of']), (['--item-chunk', '-1'], ['--item-chunk must be >= 0']),
     # the encoders, FamouSRec and the baselines (notebooks 04a-04c)
     (['--model', 'gru4rec', '--experts', '4'], ['--experts is not an option of --model gru4rec']),
