@@ -16,7 +16,7 @@
 #   4. whatever happened before DEADLINE seconds: fame-nb compare --report-only writes the table of the finished runs
 #      (seeds column and a "not finished" note say what is missing); rerun the script to finish the rest.
 #   Beside them: one SASRec with --loss bce (the paper's weak SASRec row: same options as the README's Beauty SASRec,
-#   --dropout 0.5, only the loss differs), and at the end the protocol-switch table (bench/protocol_switches.py) of the
+#   --dropout 0.5, only the loss differs), and at the end the protocol-switch table (fame-nb evaluate --switches) of the
 #   first seed's SASRec and FAME and of the BCE SASRec: protocols.md / protocols.csv.
 # Written to OUT: tune/<dataset>/<model>/{best.json,trials.csv}, compare/{table.md,table.csv,table.png,compare.csv},
 # compare/runs/** (config, history, metrics, per-user ranks; weights deleted unless KEEP_WEIGHTS=1, except the SASRec
@@ -111,7 +111,7 @@ wait "$bce" || true
 s1=${SEEDS%% *}; key=$("$PY" -c "import sys; from fame_nb.compare import dataset_key; print(dataset_key(sys.argv[1]))" "$DATASET")
 runs=(); for m in SASRec:sasrec FAME:fame; do d="$OUT/compare/runs/$key/${m#*:}/seed$s1"; [ -f "$d/model.safetensors" ] && runs+=("${m%%:*}=$d"); done
 b=$(ls -d "$OUT"/bce/*/ 2>/dev/null | head -1); [ -n "$b" ] && [ -f "$b/metrics.json" ] && runs+=("SASRec --loss bce=${b%/}")
-[ ${#runs[@]} -gt 0 ] && "$PY" "$REPO/bench/protocol_switches.py" --out "$OUT/protocols" --device "$DEVICE" "${runs[@]}" > "$OUT/logs/protocols.log" 2>&1 || fail=1
+[ ${#runs[@]} -gt 0 ] && fnb evaluate --switches --out "$OUT/protocols" --device "$DEVICE" "${runs[@]}" > "$OUT/logs/protocols.log" 2>&1 || fail=1
 stamp "protocol switches measured"
 
 # weights: keep the SASRecs FAME starts from (compare's sasrec runs, tune's pretrained cache); the rest only if asked

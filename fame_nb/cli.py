@@ -5,6 +5,7 @@
 # %% ../nbs/08_cli.ipynb #ac9fd339
 from __future__ import annotations
 import argparse, dataclasses, sys, time
+from pathlib import Path
 import pandas as pd
 from fastcore.docments import docments
 from .data import DataError, DATASETS
@@ -12,11 +13,12 @@ from .train import TrainConfig, ConfigError, MODELS, train_run, make_config, pro
 from .text import EncoderLoadError
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'FAMOUSREC_EXPERIMENTS', 'FAMOUSREC_ONLY', 'Parser', 'option_docs', 'add_config_options',
-           'given_options', 'config_from_args', 'metrics_table', 'models_help', 'add_train_command', 'cmd_train',
-           'add_data_command', 'cmd_data', 'add_ablate_command', 'cmd_ablate', 'add_famousrec_options',
-           'cmd_ablate_famousrec', 'add_recommend_command', 'cmd_recommend', 'add_tune_command', 'cmd_tune',
-           'add_compare_command', 'cmd_compare', 'make_parser', 'main']
+__all__ = ['USER_ERRORS', 'FAMOUSREC_EXPERIMENTS', 'FAMOUSREC_ONLY', 'EVAL_OPTIONS', 'Parser', 'option_docs',
+           'add_config_options', 'given_options', 'config_from_args', 'metrics_table', 'models_help',
+           'add_train_command', 'cmd_train', 'add_data_command', 'cmd_data', 'add_ablate_command', 'cmd_ablate',
+           'add_famousrec_options', 'cmd_ablate_famousrec', 'add_recommend_command', 'cmd_recommend',
+           'add_tune_command', 'cmd_tune', 'add_compare_command', 'cmd_compare', 'make_parser', 'main',
+           'add_evaluate_command', 'cmd_evaluate']
 
 # %% ../nbs/08_cli.ipynb #53ad5a47
 class Parser(argparse.ArgumentParser):
@@ -35,8 +37,8 @@ def option_docs(cls) -> dict:
     for c in reversed([c for c in cls.__mro__ if dataclasses.is_dataclass(c)]): docs.update({k: v for k, v in docments(c).items() if v})
     return docs
 
-def add_config_options(p: argparse.ArgumentParser, cls=TrainConfig, skip=(), title: str = None):
-    "Add one `--option` per dataclass field of `cls` (in a group `title`), typed from its annotation, documented by its comment."
+def add_config_options(p: argparse.ArgumentParser, cls=TrainConfig, skip=(), title: str = None, defaults: bool = True):
+    "Add one `--option` per dataclass field of `cls` (in a group `title`), typed from its annotation, documented by its comment (and default)."
     docs, g = option_docs(cls), (p.add_argument_group(title) if title else p)
     for f in dataclasses.fields(cls):
         if f.name in skip or f.name == 'options': continue
@@ -44,7 +46,7 @@ def add_config_options(p: argparse.ArgumentParser, cls=TrainConfig, skip=(), tit
         extra = {'choices': list(MODELS)} if f.name == 'model' else {}
         if typ is bool: g.add_argument(flag, action='store_true', default=argparse.SUPPRESS, help=docs.get(f.name))
         else: g.add_argument(flag, type=typ, default=argparse.SUPPRESS, metavar=f.name.upper(),
-                             help=docs.get(f.name) + ('' if f.default is None else f" (default: {f.default})"), **extra)
+                             help=docs.get(f.name) + ('' if f.default is None or not defaults else f" (default: {f.default})"), **extra)
 
 def given_options(args, *classes) -> dict:
     "The options of `classes` that were given on the command line (the others keep their dataclass defaults)."
@@ -426,6 +428,7 @@ def make_parser(model: str = 'sasrec') -> Parser:
     add_recommend_command(sub)
     add_tune_command(sub)
     add_compare_command(sub)
+    add_evaluate_command(sub)
     return p
 
 def _model_of(argv) -> str:
@@ -468,3 +471,68 @@ def main(argv=None):
 if __name__ == '__main__': main()                                  # python -m fame_nb.cli (e.g. under torchrun)
 
 
+
+# %% ../nbs/08_cli.ipynb #9bb1a08f
+EVAL_OPTIONS = ('keep_history', 'ties', 'eval_negatives', 'eval_sampling', 'eval_batch_size', 'item_chunk', 'device')
+
+def add_evaluate_command(sub):
+    "Add the `evaluate` sub-command (finished runs ranked again, under their protocol, another one, or every switch)."
+    e = sub.add_parser('evaluate', help='rank finished runs again (no training): their own protocol, another one, or every switch',
+                       description="Load finished runs (config.json + model.safetensors) and evaluate --split again: under each run's "
+                                   'own protocol with the protocol options given here changed, or, with --switches, under every '
+                                   'evaluation switch (history kept, ties random / optimistic, 100 uniform / popular negatives) with '
+                                   "the change against the run's own protocol. --out PATH writes PATH.csv and PATH.md.")
+    e.add_argument('runs', nargs='+', metavar='RUN', help='finished run folders; LABEL=DIR names a row (default: the folder name)')
+    e.add_argument('--split', default='test', choices=['valid', 'test'], help='split to rank (default: test)')
+    e.add_argument('--switches', action='store_true', help='every evaluation switch at once, with the change against the run\'s own protocol')
+    e.add_argument('--out', default=None, metavar='PATH', help='also write PATH.csv (tidy: run, protocol, metric, value) and PATH.md')
+    e.add_argument('--data-dir', default=None, metavar='DIR', help="data directory (default: the run's, else $FAME_NB_DATA)")
+    add_config_options(e, TrainConfig, skip=tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name not in EVAL_OPTIONS),
+                       title="protocol (default: each run's own)", defaults=False)
+    e.set_defaults(func=cmd_evaluate)
+
+def _labelled(runs) -> dict:
+    "{label: folder} from `DIR` or `LABEL=DIR` arguments; a repeated label is a `ConfigError`."
+    out = {}
+    for r in runs:
+        label, rd = r.split('=', 1) if '=' in r and not Path(r).exists() else (Path(r).name or r, r)
+        if label in out: raise ConfigError(f"evaluate: two runs labelled {label!r}: name them LABEL=DIR")
+        out[label] = rd
+    return out
+
+def cmd_evaluate(args):
+    "Evaluate finished runs again; print (and with --out write) runs x metrics, or switches x runs with --switches."
+    from fame_nb.experiments import load_run, METRICS
+    from fame_nb.compare import protocol_switches, switch_table, frame_markdown
+    from fame_nb.core import write_csv, write_text, flag
+    from fame_nb.data import load_dataset
+    from fame_nb.metrics import evaluate, SAMPLED_WARNING
+    from fame_nb.train import eval_options, get_device, read_json, require_finished
+    given = {k: v for k, v in given_options(args, TrainConfig).items() if k in EVAL_OPTIONS}   # not --out / --data-dir: this command's own
+    changed = [k for k in given if k not in ('device', 'eval_batch_size', 'item_chunk')]
+    if args.switches and changed: raise ConfigError(f"--switches evaluates every protocol switch: {flag(changed[0])} cannot be given with it")
+    TrainConfig(**given)                                          # a bad value fails here, before any run loads
+    dev = given.pop('device', 'cpu'); get_device(dev)
+    runs = {}
+    for label, rd in _labelled(args.runs).items():                # every run loads (or fails with one line) before any ranking
+        raw = read_json(require_finished(rd, 'evaluate') / 'config.json') if args.data_dir else None
+        runs[label] = load_run(rd, load_dataset(raw['dataset'], args.data_dir, raw.get('min_count', 5)) if raw else None)
+    if given.get('eval_negatives'): print(f"warning: {SAMPLED_WARNING}", file=sys.stderr)
+    if args.switches:
+        df = protocol_switches(runs, split=args.split, device=dev, **given)
+        table = switch_table(df)
+    else:
+        rows = []
+        for label, (model, cfg, data) in runs.items():
+            c = cfg.replace(**given, device=dev)
+            m = evaluate(model.to(get_device(dev)), data, args.split, **eval_options(c, get_device(dev)))
+            rows += [{'run': label, 'model': cfg.model, 'dataset': cfg.dataset, 'split': args.split,
+                      'protocol': protocol_line(protocol(c)), 'metric': k, 'value': v} for k, v in m.items()]
+        df = pd.DataFrame(rows)
+        table = df.pivot_table(index='run', columns='metric', values='value', sort=False)[[k for k in METRICS if k in set(df.metric)]]
+        table = table.join(df.drop_duplicates('run').set_index('run').protocol)
+    print(f"{args.split} split"); print(table.to_string(float_format=lambda v: f'{v:.4f}'))
+    if args.out:
+        write_csv(f'{args.out}.csv', df)
+        write_text(f'{args.out}.md', f"{args.split} split; command: `fame-nb {' '.join(args.argv)}`\n\n{frame_markdown(table)}\n")
+        print(f"wrote {args.out}.csv and {args.out}.md")

@@ -19,15 +19,15 @@ from .metrics import evaluate, rank_metrics, KS
 from .train import (TrainConfig, MODELS, EPOCH_CALLBACKS, make_config, config_from_dict, train_run, build_model, load_weights,
                            read_json, protocol, protocol_line, eval_options, get_device, resolve_paths, model_spec)
 from .model import SASRecOptions
-from .experiments import run_lock, is_finished, config_mismatch, save_figure
+from .experiments import run_lock, is_finished, config_mismatch, save_figure, load_run
 
 # %% auto #0
 __all__ = ['SPACES', 'SASREC_SHARED', 'METRICS', 'PAPER_BEAUTY', 'SWITCHES', 'register_space', 'shared_space', 'space_sasrec',
            'space_bert4rec', 'space_cl4srec', 'space_duorec', 'space_iclrec', 'space_fame', 'sasrec_part',
            'pretrain_once', 'dataset_key', 'best_path', 'tuned_config', 'epoch_reports', 'default_storage', 'tune',
            'run_dir_of', 'compare_config', 'save_ranks', 'load_ranks', 'run_one', 'compare', 'collect', 'user_metric',
-           'paired_test', 'summary_table', 'markdown_table', 'paper_table', 'plot_compare', 'write_report', 'load_run',
-           'protocol_switches', 'switch_table']
+           'paired_test', 'summary_table', 'markdown_table', 'paper_table', 'plot_compare', 'write_report',
+           'protocol_switches', 'switch_table', 'frame_markdown']
 
 # %% ../nbs/09_compare.ipynb #3394291c
 SPACES = {}
@@ -460,23 +460,19 @@ SWITCHES = (('as trained (full ranking, history excluded, ties pessimistic)', {}
             ('100 uniform negatives (--eval-negatives 100)', dict(eval_negatives=100)),
             ('100 popular negatives (--eval-sampling popularity)', dict(eval_negatives=100, eval_sampling='popularity')))
 
-def load_run(run_dir, data: SeqData = None) -> tuple:
-    "(model, config, data) of a finished run folder."
-    cfg = config_from_dict(read_json(Path(run_dir) / 'config.json'))
-    data = data if data is not None else load_dataset(cfg.dataset, cfg.data_dir, cfg.min_count)
-    return load_weights(build_model(cfg, data), Path(run_dir) / 'model.safetensors'), cfg, data
-
 def protocol_switches(runs: dict, data: SeqData = None, split: str = 'test', switches=SWITCHES, metrics=METRICS,
-                      device: str = 'cpu') -> pd.DataFrame:
-    "Metrics of finished runs ({label: run folder}) re-evaluated under each protocol switch, with the change vs the run's own."
+                      device: str = 'cpu', **options) -> pd.DataFrame:
+    """Metrics of finished runs re-evaluated under each protocol switch, with the change vs the run's own.
+    `runs`: {label: run folder, or the (model, config, data) that `load_run` returns}; `options`: shared options kept for
+    every evaluation (e.g. `eval_batch_size`, `item_chunk`)."""
     rows = []
     for label, rd in runs.items():
-        model, cfg, data = load_run(rd, data)
+        model, cfg, d = rd if isinstance(rd, tuple) else load_run(rd, data)
         model.to(get_device(device))
         base = None
         for name, sw in switches:
-            c = cfg.replace(**sw, device=device)
-            m = evaluate(model, data, split, **eval_options(c, get_device(device)))
+            c = cfg.replace(**options, **sw, device=device)
+            m = evaluate(model, d, split, **eval_options(c, get_device(device)))
             base = base or m
             rows += [{'run': label, 'switch': name, 'metric': k, 'value': m[k], 'change': m[k] / base[k] - 1 if base[k] else np.nan,
                       'protocol': protocol_line(protocol(c))} for k in metrics]
@@ -486,3 +482,10 @@ def switch_table(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
     "Switches x (run, metric): `value (+change%)`."
     cell = df.apply(lambda r: f"{r['value']:.{digits}f}" + ('' if r['change'] == 0 or np.isnan(r['change']) else f" ({r['change']:+.0%})"), axis=1)
     return df.assign(cell=cell).pivot_table(index='switch', columns=['run', 'metric'], values='cell', aggfunc='first', sort=False)
+
+def frame_markdown(t: pd.DataFrame, digits: int = 4) -> str:
+    "A table as Markdown: the index first, column levels joined by spaces, floats with `digits` decimals."
+    fmt = lambda v: f'{v:.{digits}f}' if isinstance(v, float) else str(v)
+    cols = [' '.join(map(str, c)) if isinstance(c, tuple) else str(c) for c in t.columns]
+    lines = [f"| {t.index.name or ''} | " + ' | '.join(cols) + ' |', '|' + '---|' * (len(cols) + 1)]
+    return '\n'.join(lines + [f'| {i} | ' + ' | '.join(map(fmt, row)) + ' |' for i, row in zip(t.index, t.to_numpy(dtype=object))])
