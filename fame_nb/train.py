@@ -241,8 +241,8 @@ def training_targets(model: SeqRecModel, cfg: TrainConfig) -> str:
     want = getattr(cfg, 'targets', 'model')
     if want == 'model': return kind
     if want == kind or (want, kind) == ('prefix', 'causal'): return want
-    why = ('it is not causal (it trains on one target per prefix): every position would leak later targets into its inputs'
-           if kind == 'prefix' else 'it trains on cloze masks, not next-item targets')
+    why = ('it trains on one target per prefix only (a non-causal encoder would see later targets at inner positions, or its '
+           'loss needs one target per example)' if kind == 'prefix' else 'it trains on cloze masks, not next-item targets')
     raise ConfigError(f"--targets {want}: --model {getattr(cfg, 'model', type(model).__name__)} cannot train that way, {why}; use --targets model")
 
 def make_targets(model: SeqRecModel, seqs, cfg: TrainConfig, generator: torch.Generator = None):

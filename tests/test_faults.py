@@ -71,7 +71,7 @@ OPTIONS = [
     (['--eval-negatives', '-1'], ['--eval-negatives must be >= 0']), (['--eval-sampling', 'pop'], ['--eval-sampling must be one of']),
     (['--eval-sampling', 'popularity'], ['--eval-sampling popularity only applies to sampled ranking']),
     (['--targets', 'every'], ['--targets must be one of']),
-    (['--model', 'fmlprec', '--targets', 'causal'], ['--targets causal: --model fmlprec cannot train that way', 'leak']),
+    (['--model', 'fmlprec', '--targets', 'causal'], ['--targets causal: --model fmlprec cannot train that way', 'one target per prefix only']),
     (['--model', 'bert4rec', '--targets', 'prefix'], ['--targets prefix: --model bert4rec cannot', 'cloze']),
     (['--amp', 'fp8'], ['--amp must be one of']), (['--item-chunk', '-1'], ['--item-chunk must be >= 0']),
     # the encoders, FamouSRec and the baselines (notebooks 04a-04c)
