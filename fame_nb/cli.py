@@ -17,8 +17,8 @@ __all__ = ['USER_ERRORS', 'FAMOUSREC_EXPERIMENTS', 'FAMOUSREC_ONLY', 'EVAL_OPTIO
            'add_config_options', 'given_options', 'config_from_args', 'metrics_table', 'models_help',
            'add_train_command', 'cmd_train', 'add_data_command', 'cmd_data', 'add_ablate_command', 'cmd_ablate',
            'add_famousrec_options', 'cmd_ablate_famousrec', 'add_recommend_command', 'cmd_recommend',
-           'add_tune_command', 'cmd_tune', 'add_compare_command', 'cmd_compare', 'make_parser', 'main',
-           'add_evaluate_command', 'cmd_evaluate']
+           'add_tune_command', 'cmd_tune', 'add_compare_command', 'cmd_compare', 'add_evaluate_command', 'cmd_evaluate',
+           'make_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #53ad5a47
 class Parser(argparse.ArgumentParser):
@@ -417,61 +417,6 @@ def cmd_compare(args):
     miss = f", {len(res['missing'])} not finished" if res['missing'] else ''
     print(f"trained {len(res['trained'])} run(s), reused {len(res['reused'])}{miss}; wrote {args.out}/table.md, table.csv, table.png, compare.csv")
 
-# %% ../nbs/08_cli.ipynb #e4996fe1
-def make_parser(model: str = 'sasrec') -> Parser:
-    "The `fame-nb` argument parser with its sub-commands (`train` with the options of `model`)."
-    p = Parser(prog='fame-nb', description='FAME, FAME+ and their baselines for sequential recommendation: train, evaluate, reproduce the papers.')
-    sub = p.add_subparsers(dest='command', required=True, parser_class=Parser, metavar='COMMAND')
-    add_train_command(sub, model if model in MODELS else 'sasrec')
-    add_data_command(sub)
-    add_ablate_command(sub)
-    add_recommend_command(sub)
-    add_tune_command(sub)
-    add_compare_command(sub)
-    add_evaluate_command(sub)
-    return p
-
-def _model_of(argv) -> str:
-    "The value of `--model` in `argv` (`--model X` or `--model=X`), else 'sasrec'."
-    for i, a in enumerate(argv):
-        if a == '--model' and i + 1 < len(argv): return argv[i + 1]
-        if a.startswith('--model='): return a.split('=', 1)[1]
-    return 'sasrec'
-
-def _unknown(extra, model) -> str:
-    "The one-line error for unrecognised arguments: name the models an option belongs to."
-    flag = next((a.split('=')[0] for a in extra if a.startswith('--')), extra[0])
-    owners = [n for n, s in MODELS.items() if flag[2:].replace('-', '_') in {f.name for f in dataclasses.fields(s.options)}]
-    if owners: return f"{flag} is not an option of --model {model} (it is one of {', '.join(owners)})"
-    return f"unrecognized arguments: {' '.join(extra)}"
-
-# %% ../nbs/08_cli.ipynb #f5a6cffe
-def main(argv=None):
-    "Entry point of the `fame-nb` command."
-    import signal
-    argv = sys.argv[1:] if argv is None else list(argv)
-    model = _model_of(argv)
-    p = make_parser(model)
-    args, extra = p.parse_known_args(argv)
-    args.argv = argv
-    if extra: p.exit(2, f"fame-nb: error: {_unknown(extra, model) if args.command == 'train' else 'unrecognized arguments: ' + ' '.join(extra)} (see fame-nb {args.command} --help)\n")
-    def stop(signum, frame): raise KeyboardInterrupt             # `kill` (SIGTERM) stops a run as Ctrl-C does: marked interrupted
-    try: signal.signal(signal.SIGTERM, stop)
-    except ValueError: pass                                        # not in the main thread
-    try: args.func(args)
-    except USER_ERRORS as e:
-        print(f"fame-nb: error: {e}", file=sys.stderr); sys.exit(2)
-    except OSError as e:                                           # a full disk, a permission: name the file
-        print(f"fame-nb: error: {e.filename + ': ' if e.filename else ''}{e.strerror or e}", file=sys.stderr); sys.exit(2)
-    except KeyboardInterrupt as e:
-        print(f"fame-nb: interrupted{'; ' + str(e) if str(e) else ''}", file=sys.stderr); sys.exit(130)
-
-# %% ../nbs/08_cli.ipynb #6ded6fce
-#| eval: false
-if __name__ == '__main__': main()                                  # python -m fame_nb.cli (e.g. under torchrun)
-
-
-
 # %% ../nbs/08_cli.ipynb #9bb1a08f
 EVAL_OPTIONS = ('keep_history', 'ties', 'eval_negatives', 'eval_sampling', 'eval_batch_size', 'item_chunk', 'device')
 
@@ -536,3 +481,58 @@ def cmd_evaluate(args):
         write_csv(f'{args.out}.csv', df)
         write_text(f'{args.out}.md', f"{args.split} split; command: `fame-nb {' '.join(args.argv)}`\n\n{frame_markdown(table)}\n")
         print(f"wrote {args.out}.csv and {args.out}.md")
+
+# %% ../nbs/08_cli.ipynb #e4996fe1
+def make_parser(model: str = 'sasrec') -> Parser:
+    "The `fame-nb` argument parser with its sub-commands (`train` with the options of `model`)."
+    p = Parser(prog='fame-nb', description='FAME, FAME+ and their baselines for sequential recommendation: train, evaluate, reproduce the papers.')
+    sub = p.add_subparsers(dest='command', required=True, parser_class=Parser, metavar='COMMAND')
+    add_train_command(sub, model if model in MODELS else 'sasrec')
+    add_data_command(sub)
+    add_ablate_command(sub)
+    add_recommend_command(sub)
+    add_tune_command(sub)
+    add_compare_command(sub)
+    add_evaluate_command(sub)
+    return p
+
+def _model_of(argv) -> str:
+    "The value of `--model` in `argv` (`--model X` or `--model=X`), else 'sasrec'."
+    for i, a in enumerate(argv):
+        if a == '--model' and i + 1 < len(argv): return argv[i + 1]
+        if a.startswith('--model='): return a.split('=', 1)[1]
+    return 'sasrec'
+
+def _unknown(extra, model) -> str:
+    "The one-line error for unrecognised arguments: name the models an option belongs to."
+    flag = next((a.split('=')[0] for a in extra if a.startswith('--')), extra[0])
+    owners = [n for n, s in MODELS.items() if flag[2:].replace('-', '_') in {f.name for f in dataclasses.fields(s.options)}]
+    if owners: return f"{flag} is not an option of --model {model} (it is one of {', '.join(owners)})"
+    return f"unrecognized arguments: {' '.join(extra)}"
+
+# %% ../nbs/08_cli.ipynb #f5a6cffe
+def main(argv=None):
+    "Entry point of the `fame-nb` command."
+    import signal
+    argv = sys.argv[1:] if argv is None else list(argv)
+    model = _model_of(argv)
+    p = make_parser(model)
+    args, extra = p.parse_known_args(argv)
+    args.argv = argv
+    if extra: p.exit(2, f"fame-nb: error: {_unknown(extra, model) if args.command == 'train' else 'unrecognized arguments: ' + ' '.join(extra)} (see fame-nb {args.command} --help)\n")
+    def stop(signum, frame): raise KeyboardInterrupt             # `kill` (SIGTERM) stops a run as Ctrl-C does: marked interrupted
+    try: signal.signal(signal.SIGTERM, stop)
+    except ValueError: pass                                        # not in the main thread
+    try: args.func(args)
+    except USER_ERRORS as e:
+        print(f"fame-nb: error: {e}", file=sys.stderr); sys.exit(2)
+    except OSError as e:                                           # a full disk, a permission: name the file
+        print(f"fame-nb: error: {e.filename + ': ' if e.filename else ''}{e.strerror or e}", file=sys.stderr); sys.exit(2)
+    except KeyboardInterrupt as e:
+        print(f"fame-nb: interrupted{'; ' + str(e) if str(e) else ''}", file=sys.stderr); sys.exit(130)
+
+# %% ../nbs/08_cli.ipynb #6ded6fce
+#| eval: false
+if __name__ == '__main__': main()                                  # python -m fame_nb.cli (e.g. under torchrun)
+
+
