@@ -326,10 +326,7 @@ def add_recommend_command(sub):
 
 def cmd_recommend(args):
     "Print the case study of one user, or gate statistics, for a trained FAME run."
-    import json
-    from pathlib import Path
     from fame_nb import experiments as E
-    from fame_nb.data import load_dataset
     if args.k < 1: raise ConfigError(f"--k must be >= 1, got {args.k}")
     from fame_nb.train import require_finished, read_json
     rd = require_finished(args.run, '--run')
@@ -337,8 +334,7 @@ def cmd_recommend(args):
     raw = read_json(rd / 'config.json')
     if raw.get('model') not in ('fame', 'fame+', 'fame+raw'):
         raise ConfigError(f"--run {args.run}: a {raw.get('model')} run; recommend needs a FAME model (fame, fame+ or fame+raw)")
-    data = load_dataset(raw['dataset'], args.data_dir, raw.get('min_count', 5)) if args.data_dir else None
-    model, cfg, data = E.load_run(rd, data)
+    model, cfg, data = E.load_run(rd, data_dir=args.data_dir)
     if args.gates:
         gt = E.gate_table(model, data)
         print(f"{args.run}: {data.name}, {cfg.model}, H={cfg.heads} N={cfg.experts}; gates over {len(gt):,} test users")
@@ -450,18 +446,14 @@ def cmd_evaluate(args):
     from fame_nb.experiments import load_run, METRICS
     from fame_nb.compare import protocol_switches, switch_table, frame_markdown
     from fame_nb.core import write_csv, write_text, flag
-    from fame_nb.data import load_dataset
     from fame_nb.metrics import evaluate, SAMPLED_WARNING
-    from fame_nb.train import eval_options, get_device, read_json, require_finished
+    from fame_nb.train import eval_options, get_device
     given = {k: v for k, v in given_options(args, TrainConfig).items() if k in EVAL_OPTIONS}   # not --out / --data-dir: this command's own
     changed = [k for k in given if k not in ('device', 'eval_batch_size', 'item_chunk')]
     if args.switches and changed: raise ConfigError(f"--switches evaluates every protocol switch: {flag(changed[0])} cannot be given with it")
     TrainConfig(**given)                                          # a bad value fails here, before any run loads
     dev = given.pop('device', 'cpu'); get_device(dev)
-    runs = {}
-    for label, rd in _labelled(args.runs).items():                # every run loads (or fails with one line) before any ranking
-        raw = read_json(require_finished(rd, 'evaluate') / 'config.json') if args.data_dir else None
-        runs[label] = load_run(rd, load_dataset(raw['dataset'], args.data_dir, raw.get('min_count', 5)) if raw else None)
+    runs = {label: load_run(rd, data_dir=args.data_dir) for label, rd in _labelled(args.runs).items()}   # all load before any ranking
     if given.get('eval_negatives'): print(f"warning: {SAMPLED_WARNING}", file=sys.stderr)
     if args.switches:
         df = protocol_switches(runs, split=args.split, device=dev, **given)

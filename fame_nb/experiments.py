@@ -445,8 +445,9 @@ def tsne_experiment(base: TrainConfig, out='ablate', data: SeqData = None, top: 
     return res
 
 # %% ../nbs/07_ablations.ipynb #98f696f5
-def load_run(run_dir, data: SeqData = None) -> tuple:
-    "(model, config, data) of a finished run folder: rebuilds the architecture from `config.json`, loads `model.safetensors`."
+def load_run(run_dir, data: SeqData = None, data_dir: str = None) -> tuple:
+    """(model, config, data) of a finished run folder: rebuilds the architecture from `config.json`, loads `model.safetensors`.
+    The run's dataset is `data` if given, else read from `data_dir` (default: the run's own data folder)."""
     rd = require_finished(run_dir, '--run')
     missing = [f for f in ('config.json', 'model.safetensors') if not (rd / f).is_file()]
     if missing: raise ConfigError(f"--run {run_dir}: no {' or '.join(missing)} there (not a finished fame-nb run)")
@@ -454,7 +455,7 @@ def load_run(run_dir, data: SeqData = None) -> tuple:
     try: cfg = config_from_dict(raw)
     except (ConfigError, TypeError) as e: raise ConfigError(f"{rd / 'config.json'}: not a usable run configuration ({e})") from None
     cfg.device = 'cpu'
-    data = data if data is not None else load_dataset(cfg.dataset, cfg.data_dir, cfg.min_count)
+    data = data if data is not None else load_dataset(cfg.dataset, data_dir or cfg.data_dir, cfg.min_count)
     check_same_data(raw, data, f'--run {run_dir}')
     model = load_weights(build_model(cfg, data), rd / 'model.safetensors')
     return model.eval(), cfg, data
