@@ -8,9 +8,12 @@ its experts' own costs, the share of each auxiliary loss, and top-1 inference ag
 What each row is (all on the *same* batches of one-target-per-prefix training examples, `--batch-size` x `--max-len`):
 - `expert <kind>`: the expert alone, as its own model: FamouSRec's embedding (Eq. 1) -> the expert -> full-softmax CE at the
   last position (what FamouSRec computes per expert, without router or auxiliary losses). Their sum is the goal's base;
+  Like FamouSRec's experts, each runs on the batch's rows grouped by length with the padding trimmed (`length_buckets`);
 - `sasrec`: the registered SASRec (2 blocks) on the same examples (its `train_loss`);
 - `famousrec` rows, each adding one part: the router and the gate (`router`: λ = μ = γ = 0), + L_bal, + L_al, + L_spe
   with `--spe-pairs` s sampled mismatched pairs per user (s = 1, 2, ...) and with all K(K-1) pairs (the paper's L_spe);
+- `full width`: FamouSRec's default step with `--full-width` (every expert on the whole window), and the trimmed step's
+  ratio to it, also for an epoch;
 - `step`: one training step (forward, backward, Adam); `memory`: bytes autograd keeps for the backward of one step
   (CPU; on CUDA the peak allocated memory of the step);
 - inference: full-ranking scores of `--eval-batch-size` users, top-1 routing (`infer_topk=1`: each user runs one expert)
@@ -27,7 +30,7 @@ from fame_nb.data import load_dataset, train_seqs, split_inputs
 from fame_nb.metrics import pad_left
 from fame_nb.train import make_config, make_targets, ce_loss, build_model, get_device
 from fame_nb.encoders import make_encoder
-from fame_nb.famousrec import FamouSRec, FamouSRecOptions, FamousEmbedding, expert_last, expert_kinds
+from fame_nb.famousrec import FamouSRec, FamouSRecOptions, FamousEmbedding, expert_last, expert_kinds, length_buckets
 
 def clock(dev):
     if dev.type == 'cuda': torch.cuda.synchronize(); return time.perf_counter()
@@ -52,7 +55,9 @@ class ExpertAlone(nn.Module):
         s = h @ self.item_table().T; s[..., 0] = float('-inf'); return s
     def train_loss(self, x, y, rec_loss):
         h, pad = self.embedding(x)
-        return {'loss': rec_loss(self, expert_last(self.enc, h, pad), y[:, -1])}
+        gs = length_buckets((~pad).sum(1), pad.shape[1])
+        out = torch.cat([expert_last(self.enc, h[g, -w:], pad[g, -w:]) for g, w in gs])
+        return {'loss': rec_loss(self, out, y[torch.cat([g for g, _ in gs]), -1])}
 
 def saved_bytes(f):
     "Bytes of the distinct tensors autograd saves for the backward while f() runs."
@@ -113,6 +118,8 @@ def main():
                 (f'  + L_spe, all {K * (K - 1)} pairs' + (' (default)' if base.spe_pairs is None else ''), dict(spe_pairs=None))]
     for name, kw in variants:
         rows[name] = step_cost(build_model(base.replace(**kw), data), batches, dev, a.repeat)
+    fam = [v for v in rows if v.endswith('(default)')][0]
+    rows['famousrec default, --full-width'] = step_cost(build_model(base.replace(full_width=True), data), batches, dev, a.repeat)
     print(f"\ntraining step (forward + backward + Adam), {a.batch_size} examples")
     print(f"{'':44s} {'ms/step':>9s} {'vs experts':>10s} {'vs SASRec':>9s} {'memory MB':>10s} {'vs experts':>10s} {'vs SASRec':>9s}")
     for name, (s, m) in rows.items():
@@ -121,7 +128,10 @@ def main():
     # an epoch with each model's own targets: SASRec trains every position of sliding windows, FamouSRec one target per prefix
     sas_cfg = make_config('sasrec', max_len=a.max_len)
     n_win = len(make_targets(build_model(sas_cfg, data), train_seqs(data), sas_cfg))
-    fam = [v for v in rows if v.endswith('(default)')][0]
+    full = rows['famousrec default, --full-width']
+    print(f"\ntrimmed windows grouped by length (default) vs --full-width: step {rows[fam][0] / full[0]:.2f}x the time, "
+          f"{rows[fam][1] / full[1]:.2f}x the memory; mean real positions per example {float((batches[0][0] > 0).sum(1).float().mean()):.1f} "
+          f"of {a.max_len} (first batch); epoch {-(-len(T) // a.batch_size) * full[0]:.1f} s at full width")
     print(f"\nan epoch with each model's own targets: SASRec {n_win:,} windows (every position a target) = {-(-n_win // a.batch_size)} steps, "
           f"{-(-n_win // a.batch_size) * rows['sasrec'][0]:.1f} s; FamouSRec {len(T):,} prefixes = {-(-len(T) // a.batch_size)} steps, "
           f"{-(-len(T) // a.batch_size) * rows[fam][0]:.1f} s ({fam.strip()}); ratio "

@@ -17,10 +17,10 @@ from .moe import attention_mask
 from .encoders import ENCODERS, make_encoder, SelfAttentionEncoder, GRUEncoder, MLPEncoder, MambaEncoder, _normal_init   # RecBole-style init (notebook 04a)
 
 # %% auto #0
-__all__ = ['EXPERT_KINDS', 'FamousEmbedding', 'FrequencyRouter', 'expert_last', 'topk_gate', 'run_experts', 'SoftmaxStats',
-           'pair_kl', 'spe_loss', 'alignment_loss', 'balance_loss', 'expert_kinds', 'FamouSRecOptions', 'FamouSRec',
-           'filter_response', 'plot_filter_response', 'routing_table', 'routing_by_length', 'plot_routing',
-           'fixed_expert_metrics']
+__all__ = ['TRIMMABLE', 'EXPERT_KINDS', 'FamousEmbedding', 'FrequencyRouter', 'expert_last', 'topk_gate', 'length_buckets',
+           'run_experts', 'SoftmaxStats', 'pair_kl', 'spe_loss', 'alignment_loss', 'balance_loss', 'expert_kinds',
+           'FamouSRecOptions', 'FamouSRec', 'filter_response', 'plot_filter_response', 'routing_table',
+           'routing_by_length', 'plot_routing', 'fixed_expert_metrics']
 
 # %% ../nbs/04b_famousrec.ipynb #8914efff
 class FamousEmbedding(nn.Module):
@@ -126,14 +126,37 @@ def topk_gate(logits, k: int):
     top = logits.topk(k, -1).indices
     return torch.full_like(logits, float('-inf')).scatter(-1, top, logits.gather(-1, top)).softmax(-1)
 
-def run_experts(experts, X, pad, rows, which, band, last: bool = True):
-    """M_which(X[rows, band]) for each triple, grouped so each expert runs once on exactly its rows.
+TRIMMABLE = (SelfAttentionEncoder, GRUEncoder, MLPEncoder, MambaEncoder)   # real positions ignore left padding (04a's tests)
+
+def length_buckets(n_real, max_len: int, overhead: int = 16) -> list:
+    """Rows grouped by their number of real positions `n_real` [R]: [(row indices, width)], each row's real positions
+    within the last `width`. Widths are powers of two (and `max_len`); neighbouring groups merge while one call at the
+    wider width costs less than two calls, a call costing (rows + `overhead`) x width."""
+    widths = sorted({min(2 ** i, max_len) for i in range(max(max_len - 1, 1).bit_length() + 1)})
+    b = torch.bucketize(n_real.clamp(1, max_len), torch.tensor(widths, device=n_real.device))   # smallest width >= n
+    counts = torch.bincount(b, minlength=len(widths)).tolist()
+    used = [i for i, c in enumerate(counts) if c]
+    groups, lo, pending = [], 0, 0
+    for i, nxt in zip(used, used[1:] + [None]):
+        pending += counts[i]
+        if nxt is not None and pending * (widths[nxt] - widths[i]) <= overhead * widths[i]: continue   # cheaper merged
+        groups.append((((b >= lo) & (b <= i)).nonzero().squeeze(1), widths[i])); lo, pending = i + 1, 0
+    return groups
+
+def run_experts(experts, X, pad, rows, which, band, last: bool = True, trim: bool = True):
+    """M_which(X[rows, band]) for each triple, grouped so each expert runs once on exactly its rows (with `last` and `trim`:
+    once per group of rows of similar length, on their trimmed windows, for the `TRIMMABLE` kinds).
     X [B, K, L, d], pad [B, L], rows/which/band [T] -> [T, d] (last position) or [T, L, d]."""
     outs, order = [], []
     for j, enc in enumerate(experts):
         sel = (which == j).nonzero().squeeze(1)
         if len(sel) == 0: continue
-        xi, pi = X[rows[sel], band[sel]], pad[rows[sel]]
+        r, k = rows[sel], band[sel]
+        if last and trim and isinstance(enc, TRIMMABLE):
+            for g, w in length_buckets((~pad[r]).sum(1), pad.shape[1]):
+                outs.append(expert_last(enc, X[r[g], k[g], -w:], pad[r[g], -w:])); order.append(sel[g])
+            continue
+        xi, pi = X[r, k], pad[r]
         outs.append(expert_last(enc, xi, pi) if last else enc(xi, pi)); order.append(sel)
     order = torch.cat(order)
     return torch.cat(outs)[torch.empty_like(order).scatter_(0, order, torch.arange(len(order), device=order.device))]
@@ -247,6 +270,7 @@ class FamouSRecOptions:
     spe_pairs: int = None         # mismatched (expert, band) pairs per user in L_spe (default: all K(K-1))
     spe_eps: float = 1e-8         # epsilon in L_spe's denominator
     spe_chunk: int = 4096         # items per chunk when L_spe's softmax statistics stream over the catalogue
+    full_width: bool = False      # run every expert on the whole window (default: rows grouped by length, padding trimmed; exact)
 
     def __post_init__(self):
         K = len(kinds := expert_kinds(self.experts))
@@ -309,7 +333,7 @@ class FamouSRec(SeqRecModel):
     def mix(self, X, pad, w, last: bool = True):
         "F_u = sum_j w_j M_j(x_j) (Eq. 7), running each expert only for the users with w_j > 0: [B, d] (last position) or [B, L, d]."
         rows, which = (w > 0).nonzero(as_tuple=True)
-        H = run_experts(self.experts, X, pad, rows, which, which, last)
+        H = run_experts(self.experts, X, pad, rows, which, which, last, not self.o.full_width)
         return torch.zeros(len(w), *H.shape[1:], dtype=H.dtype, device=H.device).index_add(0, rows, w[rows, which].view(-1, *[1] * (H.dim() - 1)) * H)
 
     def forward(self, seqs):
@@ -328,7 +352,7 @@ class FamouSRec(SeqRecModel):
         w = self.weights(g, self.topk())
         rows, which = (w > 0).nonzero(as_tuple=True)
         Xr = self.router.band_of(spec, pad, rows, which)
-        H = run_experts(self.experts, Xr, pad[rows], torch.arange(len(rows), device=h.device), which, torch.zeros_like(which))
+        H = run_experts(self.experts, Xr, pad[rows], torch.arange(len(rows), device=h.device), which, torch.zeros_like(which), trim=not self.o.full_width)
         return self.score(torch.zeros(len(w), H.shape[-1], dtype=H.dtype, device=H.device).index_add(0, rows, w[rows, which, None] * H))
 
     @torch.no_grad()
@@ -361,9 +385,9 @@ class FamouSRec(SeqRecModel):
         rows, which, band, n_mis = self._triples(B, x.device)
         if full:                                                    # own bands over the whole sequence, mismatched pairs at the end
             own = run_experts(self.experts, X, pad, rows[:B * K], which[:B * K], band[:B * K], last=False).view(B, K, self.max_len, -1)
-            mis = run_experts(self.experts, X, pad, rows[B * K:], which[B * K:], band[B * K:]) if n_mis else own.new_zeros(0, o.dim)
+            mis = run_experts(self.experts, X, pad, rows[B * K:], which[B * K:], band[B * K:], trim=not self.o.full_width) if n_mis else own.new_zeros(0, o.dim)
         else:                                                       # one call per expert for all its triples
-            H = run_experts(self.experts, X, pad, rows, which, band)
+            H = run_experts(self.experts, X, pad, rows, which, band, trim=not self.o.full_width)
             own, mis = H[:B * K].view(B, K, -1), H[B * K:]
         Fu = (w.view(B, K, *[1] * (own.dim() - 2)) * own).sum(1)    # Eq. 7
         sel = y > 0 if full else (y[:, -1] > 0)
