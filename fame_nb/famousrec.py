@@ -445,9 +445,9 @@ def routing_by_length(rt: pd.DataFrame, bins=4, kinds=None) -> pd.DataFrame:
     kinds = kinds or [rt.loc[rt.expert == j, 'kind'].iloc[0] if (rt.expert == j).any() else '?' for j in range(K)]
     cut = pd.qcut(rt['history'], bins, duplicates='drop') if isinstance(bins, int) else pd.cut(rt['history'], bins)
     t = pd.crosstab(cut, rt['expert']).reindex(columns=range(K), fill_value=0)
-    out = t.div(t.sum(1), axis=0)
+    out = t.div(t.sum(axis=1), axis=0)
     out.columns = [f'{j + 1}: {k}' for j, k in enumerate(kinds)]
-    out.insert(0, 'users', t.sum(1).values)
+    out.insert(0, "users", t.sum(axis=1).values)
     out.index = [f'{int(np.floor(iv.left)) + 1}–{int(iv.right)}' for iv in out.index]
     out.index.name = 'history length'
     return out
