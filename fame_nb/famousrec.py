@@ -43,7 +43,7 @@ class FamousEmbedding(nn.Module):
 # %% ../nbs/04b_famousrec.ipynb #94c7b566
 class FrequencyRouter(nn.Module):
     "K learnable complex filters on the rfft of the window (one band x_j per expert, Eq. 2-3, 6) and the gate on the pooled bands (Eq. 4-5)."
-    def __init__(self, dim, max_len, K, pool='last', init='normal', mode='fft'):
+    def __init__(self, dim, max_len, K, pool='last', init='allpass', mode='fft'):
         super().__init__()
         self.K, self.pool, self.mode = K, pool, mode
         if mode == 'fft':
@@ -263,7 +263,7 @@ class FamouSRecOptions:
     pool: str = 'last'            # routing features: each band at the last position (last) or averaged over the sequence (mean)
     router: str = 'fft'           # bands from learned frequency filters (fft) or a per-expert MLP (mlp: w/o frequency learning)
     gate: str = 'learned'         # learned gate, or mean (w/o router: the mean of all experts, in training and inference)
-    filter_init: str = 'normal'   # initial filters: FMLP-Rec's randn*0.02 (normal) or 1 + randn*0.02 (allpass)
+    filter_init: str = 'allpass'  # initial filters: 1 + randn*0.02 (allpass: each band starts as the whole sequence) or FMLP-Rec's randn*0.02 (normal)
     train_topk: int = None        # experts mixed in training (default: all K)
     infer_topk: int = 1           # experts run per user at inference (1: the paper's top-1 routing)
     spe_form: str = 'ratio'       # L_spe: KL ratio of matched over all pairs (ratio, Eq. 11 as reconstructed) or infonce
