@@ -8,7 +8,7 @@ its experts' own costs, the share of each auxiliary loss, and top-1 inference ag
 What each row is (all on the *same* batches of one-target-per-prefix training examples, `--batch-size` x `--max-len`):
 - `expert <kind>`: the expert alone, as its own model: FamouSRec's embedding (Eq. 1) -> the expert -> full-softmax CE at the
   last position (what FamouSRec computes per expert, without router or auxiliary losses). Their sum is the goal's base;
-  Like FamouSRec's experts, each runs on the batch's rows grouped by length with the padding trimmed (`length_buckets`);
+  like FamouSRec's experts, each runs on the batch's rows grouped by length with the padding trimmed (`run_experts`);
 - `sasrec`: the registered SASRec (2 blocks) on the same examples (its `train_loss`);
 - `famousrec` rows, each adding one part: the router and the gate (`router`: λ = μ = γ = 0), + L_bal, + L_al, + L_spe
   with `--spe-pairs` s sampled mismatched pairs per user (s = 1, 2, ...) and with all K(K-1) pairs (the paper's L_spe);
@@ -30,7 +30,7 @@ from fame_nb.data import load_dataset, train_seqs, split_inputs
 from fame_nb.metrics import pad_left
 from fame_nb.train import make_config, make_targets, ce_loss, build_model, get_device
 from fame_nb.encoders import make_encoder
-from fame_nb.famousrec import FamouSRec, FamouSRecOptions, FamousEmbedding, expert_last, expert_kinds, length_buckets
+from fame_nb.famousrec import FamouSRec, FamouSRecOptions, FamousEmbedding, expert_kinds, run_experts
 
 def clock(dev):
     if dev.type == 'cuda': torch.cuda.synchronize(); return time.perf_counter()
@@ -55,9 +55,9 @@ class ExpertAlone(nn.Module):
         s = h @ self.item_table().T; s[..., 0] = float('-inf'); return s
     def train_loss(self, x, y, rec_loss):
         h, pad = self.embedding(x)
-        gs = length_buckets((~pad).sum(1), pad.shape[1])
-        out = torch.cat([expert_last(self.enc, h[g, -w:], pad[g, -w:]) for g, w in gs])
-        return {'loss': rec_loss(self, out, y[torch.cat([g for g, _ in gs]), -1])}
+        i0 = torch.zeros(len(x), dtype=torch.long, device=x.device)          # one expert, one band: FamouSRec's grouped, trimmed run
+        out = run_experts(nn.ModuleList([self.enc]), h[:, None], pad, torch.arange(len(x), device=x.device), i0, i0)
+        return {'loss': rec_loss(self, out, y[:, -1])}
 
 def saved_bytes(f):
     "Bytes of the distinct tensors autograd saves for the backward while f() runs."

@@ -330,10 +330,14 @@ class FamouSRec(SeqRecModel):
         "Experts mixed per user now: train_topk (default K) in training, infer_topk in eval mode."
         return (self.o.train_topk or self.K) if self.training else self.o.infer_topk
 
+    def run(self, X, pad, rows, which, band, last: bool = True):
+        "`run_experts` on this model's experts, trimming padding unless `full_width`."
+        return run_experts(self.experts, X, pad, rows, which, band, last, trim=not self.o.full_width)
+
     def mix(self, X, pad, w, last: bool = True):
         "F_u = sum_j w_j M_j(x_j) (Eq. 7), running each expert only for the users with w_j > 0: [B, d] (last position) or [B, L, d]."
         rows, which = (w > 0).nonzero(as_tuple=True)
-        H = run_experts(self.experts, X, pad, rows, which, which, last, not self.o.full_width)
+        H = self.run(X, pad, rows, which, which, last)
         return torch.zeros(len(w), *H.shape[1:], dtype=H.dtype, device=H.device).index_add(0, rows, w[rows, which].view(-1, *[1] * (H.dim() - 1)) * H)
 
     def forward(self, seqs):
@@ -352,7 +356,7 @@ class FamouSRec(SeqRecModel):
         w = self.weights(g, self.topk())
         rows, which = (w > 0).nonzero(as_tuple=True)
         Xr = self.router.band_of(spec, pad, rows, which)
-        H = run_experts(self.experts, Xr, pad[rows], torch.arange(len(rows), device=h.device), which, torch.zeros_like(which), trim=not self.o.full_width)
+        H = self.run(Xr, pad[rows], torch.arange(len(rows), device=h.device), which, torch.zeros_like(which))
         return self.score(torch.zeros(len(w), H.shape[-1], dtype=H.dtype, device=H.device).index_add(0, rows, w[rows, which, None] * H))
 
     @torch.no_grad()
@@ -384,10 +388,10 @@ class FamouSRec(SeqRecModel):
         B, full = len(x), bool((y[:, :-1] > 0).any())              # targets before the last position: sequence outputs needed
         rows, which, band, n_mis = self._triples(B, x.device)
         if full:                                                    # own bands over the whole sequence, mismatched pairs at the end
-            own = run_experts(self.experts, X, pad, rows[:B * K], which[:B * K], band[:B * K], last=False).view(B, K, self.max_len, -1)
-            mis = run_experts(self.experts, X, pad, rows[B * K:], which[B * K:], band[B * K:], trim=not self.o.full_width) if n_mis else own.new_zeros(0, o.dim)
+            own = self.run(X, pad, rows[:B * K], which[:B * K], band[:B * K], last=False).view(B, K, self.max_len, -1)
+            mis = self.run(X, pad, rows[B * K:], which[B * K:], band[B * K:]) if n_mis else own.new_zeros(0, o.dim)
         else:                                                       # one call per expert for all its triples
-            H = run_experts(self.experts, X, pad, rows, which, band, trim=not self.o.full_width)
+            H = self.run(X, pad, rows, which, band)
             own, mis = H[:B * K].view(B, K, -1), H[B * K:]
         Fu = (w.view(B, K, *[1] * (own.dim() - 2)) * own).sum(1)    # Eq. 7
         sel = y > 0 if full else (y[:, -1] > 0)
@@ -447,7 +451,7 @@ def routing_by_length(rt: pd.DataFrame, bins=4, kinds=None) -> pd.DataFrame:
     t = pd.crosstab(cut, rt['expert']).reindex(columns=range(K), fill_value=0)
     out = t.div(t.sum(axis=1), axis=0)
     out.columns = [f'{j + 1}: {k}' for j, k in enumerate(kinds)]
-    out.insert(0, "users", t.sum(axis=1).values)
+    out.insert(0, 'users', t.sum(axis=1).values)
     out.index = [f'{int(np.floor(iv.left)) + 1}–{int(iv.right)}' for iv in out.index]
     out.index.name = 'history length'
     return out
