@@ -398,6 +398,9 @@ def add_compare_command(sub):
     c.add_argument('--jobs', type=int, default=1, metavar='N', help='runs trained in parallel processes (default: 1)')
     c.add_argument('--metrics', nargs='+', default=['HR@10', 'NDCG@10', 'NDCG@20'], metavar='M', help='table columns (default: HR@10 NDCG@10 NDCG@20)')
     c.add_argument('--report-only', action='store_true', help='train nothing: the table of the finished runs (the missing ones are listed)')
+    c.add_argument('--set', nargs='+', default=[], metavar='MODEL.OPTION=VALUE', dest='set_options',
+                   help="options of one model's runs, on top of its tuned or default configuration "
+                        "(e.g. famousrec.spe_pairs=1 sasrec.targets=prefix); shown beside the model in the table")
     add_config_options(c, TrainConfig, skip=('model', 'dataset', 'seed', 'out'), title='shared options (every run; override tuned values)')
     c.add_argument('--quiet', action='store_true', help='no progress bar')
     c.set_defaults(func=cmd_compare)
@@ -405,10 +408,11 @@ def add_compare_command(sub):
 def cmd_compare(args):
     "Run or reuse the comparison and print its table."
     import shlex
-    from fame_nb.compare import compare
+    from fame_nb.compare import compare, parse_set
     command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['compare'] else None
     res = compare(args.models, args.datasets, args.seeds, out=args.out, tuned=args.tuned, given=given_options(args, TrainConfig),
-                  jobs=args.jobs, metrics=args.metrics, progress=not args.quiet, command=command, report_only=args.report_only)
+                  jobs=args.jobs, metrics=args.metrics, progress=not args.quiet, command=command, report_only=args.report_only,
+                  per_model=parse_set(args.set_options, args.models))
     print(res['markdown'])
     miss = f", {len(res['missing'])} not finished" if res['missing'] else ''
     print(f"trained {len(res['trained'])} run(s), reused {len(res['reused'])}{miss}; wrote {args.out}/table.md, table.csv, table.png, compare.csv")

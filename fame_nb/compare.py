@@ -22,12 +22,12 @@ from .model import SASRecOptions
 from .experiments import run_lock, is_finished, config_mismatch, save_figure, load_run
 
 # %% auto #0
-__all__ = ['SPACES', 'SASREC_SHARED', 'METRICS', 'PAPER_BEAUTY', 'SWITCHES', 'register_space', 'shared_space', 'space_sasrec',
-           'space_bert4rec', 'space_cl4srec', 'space_duorec', 'space_iclrec', 'space_fame', 'sasrec_part',
-           'pretrain_once', 'dataset_key', 'best_path', 'tuned_config', 'epoch_reports', 'default_storage', 'tune',
-           'run_dir_of', 'compare_config', 'save_ranks', 'load_ranks', 'run_one', 'compare', 'collect', 'user_metric',
-           'paired_test', 'summary_table', 'markdown_table', 'paper_table', 'plot_compare', 'write_report',
-           'protocol_switches', 'switch_table', 'frame_markdown']
+__all__ = ['SPACES', 'SASREC_SHARED', 'METRICS', 'PAPER_BEAUTY', 'PAPER_INSTRUMENTS', 'PAPERS', 'SWITCHES', 'register_space',
+           'shared_space', 'space_sasrec', 'space_bert4rec', 'space_cl4srec', 'space_duorec', 'space_iclrec',
+           'space_fame', 'sasrec_part', 'pretrain_once', 'dataset_key', 'best_path', 'tuned_config', 'epoch_reports',
+           'default_storage', 'tune', 'run_dir_of', 'parse_set', 'compare_config', 'save_ranks', 'load_ranks',
+           'run_one', 'compare', 'collect', 'user_metric', 'paired_test', 'summary_table', 'markdown_table',
+           'paper_table', 'plot_compare', 'write_report', 'protocol_switches', 'switch_table', 'frame_markdown']
 
 # %% ../nbs/09_compare.ipynb #3394291c
 SPACES = {}
@@ -215,11 +215,38 @@ def run_dir_of(out, cfg: TrainConfig) -> Path:
     "The folder of one compare run: `<out>/runs/<dataset>/<model>/seed<seed>`."
     return Path(out) / 'runs' / dataset_key(cfg.dataset) / cfg.model.replace('+', 'plus') / f'seed{cfg.seed}'
 
-def compare_config(model: str, dataset: str, seed: int, tuned_dir, given: dict, out) -> tuple:
-    "(config, tuned?) of one compare run: the tuned configuration or the defaults, with the `given` options on top."
+def _typed(value: str, field: dataclasses.Field, item: str):
+    "`value` converted to an option's annotated type (int, float, str, bool; `none` for an option whose default is None)."
+    kinds = [t.strip() for t in str(field.type).split('|')]
+    if value.lower() == 'none' and ('None' in kinds or field.default is None): return None
+    kind = kinds[0]
+    if kind == 'bool':
+        if value.lower() in ('1', 'true', 'yes', 'on'): return True
+        if value.lower() in ('0', 'false', 'no', 'off'): return False
+    else:
+        try: return {'int': int, 'float': float, 'str': str}[kind](value)
+        except (KeyError, ValueError): pass
+    raise ConfigError(f"--set {item}: expected {'true or false' if kind == 'bool' else f'a value of type {kind}'}, got {value!r}")
+
+def parse_set(items, models=None) -> dict:
+    "Per-model options from `MODEL.OPTION=VALUE` strings (`famousrec.spe_pairs=1`), typed like the option: {model: {option: value}}."
+    out = {}
+    for it in items or ():
+        m, _, rest = it.partition('.'); name, eq, val = rest.partition('=')
+        name = name.strip().replace('-', '_')
+        if not (m and name and eq): raise ConfigError(f"--set {it!r}: expected MODEL.OPTION=VALUE, e.g. famousrec.spe_pairs=1")
+        if models is not None and m not in models: raise ConfigError(f"--set {it}: {m!r} is not one of the compared models ({', '.join(models)})")
+        fields = {f.name: f for c in (TrainConfig, model_spec(m).options) for f in dataclasses.fields(c)
+                  if f.name not in ('options', 'model', 'dataset', 'seed', 'out')}
+        if name not in fields: raise ConfigError(f"--set {it}: {m} has no option {name!r} (see fame-nb train --model {m} --help)")
+        out.setdefault(m, {})[name] = _typed(val.strip(), fields[name], it)
+    return out
+
+def compare_config(model: str, dataset: str, seed: int, tuned_dir, given: dict, out, own: dict = None) -> tuple:
+    "(config, tuned?) of one compare run: the tuned configuration or the defaults, with the `given` options and the model's `own` on top."
     cfg = tuned_config(model, dataset, tuned_dir)
     tuned = cfg is not None
-    cfg = (cfg or make_config(model, dataset=dataset)).replace(**given, dataset=dataset, seed=int(seed))
+    cfg = (cfg or make_config(model, dataset=dataset)).replace(**{**given, **(own or {})}, dataset=dataset, seed=int(seed))
     cfg.out = str(run_dir_of(out, cfg).parent)
     return resolve_paths(cfg).validate(), tuned
 
@@ -273,10 +300,15 @@ def _fame_reuse(cfg: TrainConfig, sasrec_cfgs: dict) -> TrainConfig:
         cfg.pretrained = str(rd)
     return cfg
 
+def _options_label(opts: dict) -> str:
+    return ', '.join(f"{k}={v}" for k, v in opts.items())
+
 def compare(models, datasets, seeds=(42, 43, 44), out='compare', tuned='tune', given: dict = None, jobs: int = 1,
-            metrics=METRICS, progress=True, command: str = None, paper: bool = True, report_only: bool = False) -> dict:
+            metrics=METRICS, progress=True, command: str = None, paper: bool = True, report_only: bool = False,
+            per_model: dict = None) -> dict:
     "Train/reuse every model x dataset x seed, then write compare.csv (tidy), table.csv, table.md and table.png to `out`."
     # report_only: train nothing; the table of the runs that are finished (the missing ones are listed)
+    # per_model: {model: {option: value}} on top of that model's tuned or default configuration (`parse_set`)
     models, datasets, seeds = list(dict.fromkeys(models)), list(dict.fromkeys(datasets)), [int(s) for s in seeds]
     if not models or not datasets or not seeds: raise ConfigError("compare needs at least one --models, --datasets and --seeds value")
     if len(set(seeds)) != len(seeds): raise ConfigError(f"--seeds must be distinct, got {seeds}")
@@ -284,12 +316,13 @@ def compare(models, datasets, seeds=(42, 43, 44), out='compare', tuned='tune', g
     for m in models: model_spec(m)
     bad = [m for m in metrics if m not in {f'{a}@{k}' for a in ('HR', 'NDCG') for k in KS}]
     if bad: raise ConfigError(f"--metrics: unknown metric {bad[0]!r} (HR@k or NDCG@k with k in {', '.join(map(str, KS))})")
-    given, out = dict(given or {}), Path(out)
-    plan, notes = [], []
+    given, out, per_model = dict(given or {}), Path(out), dict(per_model or {})
+    if extra := [m for m in per_model if m not in models]: raise ConfigError(f"--set {extra[0]}: not one of the compared models ({', '.join(models)})")
+    plan, notes = [], [f"{m}: {_options_label(o)} set for every run (on top of its configuration)" for m, o in per_model.items()]
     for ds in datasets:
         for m in models:
             for s in seeds:
-                cfg, is_tuned = compare_config(m, ds, s, tuned, given, out)
+                cfg, is_tuned = compare_config(m, ds, s, tuned, given, out, per_model.get(m))
                 plan.append((ds, m, s, cfg, is_tuned))
             if not plan[-1][4]: notes.append(f"{m} on {dataset_key(ds)}: no tuned configuration" +
                                              (f" in {best_path(tuned, m, ds).parent}" if tuned else " (no --tuned folder)") + " - its defaults are used")
@@ -327,7 +360,8 @@ def compare(models, datasets, seeds=(42, 43, 44), out='compare', tuned='tune', g
         if v.startswith('failed'): notes.append(f"{'/'.join(map(str, k))} {v}")
     res = collect(plan, out)
     missing = [f'{dataset_key(ds)}/{m}/seed{s}' for ds, m, s, cfg, _ in plan if not is_finished(run_dir_of(out, cfg))]
-    tables = write_report(res, plan, out, metrics, notes + ([f"not finished (left out): {' '.join(missing)}"] if missing else []), command, paper)
+    tables = write_report(res, plan, out, metrics, notes + ([f"not finished (left out): {' '.join(missing)}"] if missing else []), command, paper,
+                          labels={m: _options_label(o) for m, o in per_model.items()})
     tables['trained'] = [k for k, v in status.items() if v == 'trained']; tables['reused'] = [k for k, v in status.items() if v == 'reused']
     tables['missing'] = missing
     return tables
@@ -383,8 +417,9 @@ def _cell(m, sd, n, rank, digits=4) -> str:
     v = f"{m:.{digits}f}" + (f" ± {sd:.{digits}f}" if n > 1 else '')
     return f"**{v}**" if rank == 1 else f"<u>{v}</u>" if rank == 2 else v
 
-def markdown_table(s: pd.DataFrame, tests: pd.DataFrame, metrics=METRICS, digits: int = 4) -> str:
-    "The comparison as a Markdown table: models x (dataset, metric), seeds column, Improv. and p rows."
+def markdown_table(s: pd.DataFrame, tests: pd.DataFrame, metrics=METRICS, digits: int = 4, labels: dict = None) -> str:
+    "The comparison as a Markdown table: models x (dataset, metric), seeds column, Improv. and p rows; `labels`: {model: options set}."
+    labels = labels or {}
     cols = [(ds, m) for ds in dict.fromkeys(s.dataset) for m in metrics if ((s.dataset == ds) & (s.metric == m)).any()]
     head = '| model | seeds | ' + ' | '.join(f'{ds} {m}' for ds, m in cols) + ' |'
     lines = [head, '|' + '---|' * (len(cols) + 2)]
@@ -392,7 +427,7 @@ def markdown_table(s: pd.DataFrame, tests: pd.DataFrame, metrics=METRICS, digits
         g = s[s.model == model].set_index(['dataset', 'metric'])
         seeds = '/'.join(str(int(x)) for x in dict.fromkeys(g.seeds))
         cells = [_cell(*g.loc[c, ['mean', 'std', 'seeds', 'rank']], digits) if c in g.index else '' for c in cols]
-        lines.append(f"| {model}{'' if g.tuned.all() else ' (defaults)'} | {seeds} | " + ' | '.join(cells) + ' |')
+        lines.append(f"| {model}{f' [{labels[model]}]' if labels.get(model) else ''}{'' if g.tuned.all() else ' (defaults)'} | {seeds} | " + ' | '.join(cells) + ' |')
     t = tests.set_index(['dataset', 'metric']) if len(tests) else None
     if t is not None:
         lines.append('| Improv. (best vs runner-up) | | ' + ' | '.join(f"{t.loc[c, 'improvement']:+.2%}" if c in t.index else '' for c in cols) + ' |')
@@ -406,12 +441,25 @@ PAPER_BEAUTY = {   # FAME (WSDM 2025) Table 2 and FAME+ Table 3, Beauty: HR@5, H
     'iclrec': (0.0664, 0.0918, 0.1252, 0.0480, 0.0562, 0.0646), 'duorec': (0.0504, 0.0691, 0.0912, 0.0363, 0.0424, 0.0479),
     'fame': (0.0710, 0.0978, 0.1345, 0.0508, 0.0593, 0.0687), 'fame+': (0.0720, 0.0993, 0.1369, 0.0511, 0.0597, 0.0709)}
 
-def paper_table(models, metrics=METRICS) -> str:
-    "The paper's Beauty numbers of `models` as a Markdown table (models it does not report are left out)."
-    names = ['HR@5', 'HR@10', 'HR@20', 'NDCG@5', 'NDCG@10', 'NDCG@20']
-    rows = [f"| {m} (paper) | " + ' | '.join(f"{PAPER_BEAUTY[m][names.index(k)]:.4f}" for k in metrics) + ' |' for m in models if m in PAPER_BEAUTY]
-    if not rows: return ''
-    return '\n'.join(['| model | ' + ' | '.join(f'beauty {k}' for k in metrics) + ' |', '|' + '---|' * (len(metrics) + 1)] + rows)
+PAPER_INSTRUMENTS = {   # FamouSRec (WWW 2025) Table 2, Instruments (its own split: 24,962 users): HR@5, HR@10, NDCG@5, NDCG@10
+    'sasrec': (0.0851, 0.1102, 0.0571, 0.0652), 'bert4rec': (0.0680, 0.0853, 0.0523, 0.0578), 'gru4rec': (0.0728, 0.0915, 0.0590, 0.0650),
+    'mamba4rec': (0.0778, 0.0963, 0.0649, 0.0708), 'cl4srec': (0.0791, 0.1045, 0.0530, 0.0612), 'duorec': (0.0879, 0.1146, 0.0614, 0.0712),
+    'fmlprec': (0.0834, 0.1081, 0.0564, 0.0644), 'famousrec': (0.0946, 0.1180, 0.0794, 0.0869)}
+
+PAPERS = {  # dataset: (where the numbers come from, metric names, {model: values})
+    'beauty': ("FAME Table 2 / FAME+ Table 3; baselines from three code bases, protocols mixed",
+               ('HR@5', 'HR@10', 'HR@20', 'NDCG@5', 'NDCG@10', 'NDCG@20'), PAPER_BEAUTY),
+    'instruments': ("FamouSRec Table 2, on the paper's own split (24,962 users, 9,964 items; ours: 17,112 and 6,250)",
+                    ('HR@5', 'HR@10', 'NDCG@5', 'NDCG@10'), PAPER_INSTRUMENTS)}
+
+def paper_table(models, metrics=METRICS, dataset: str = 'beauty') -> str:
+    "The paper's numbers of `models` on `dataset` as a Markdown table (models it does not report left out, metrics it lacks as –)."
+    if dataset not in PAPERS: return ''
+    _, names, vals = PAPERS[dataset]
+    cell = lambda m, k: f"{vals[m][names.index(k)]:.4f}" if k in names else '–'
+    rows = [f"| {m} (paper) | " + ' | '.join(cell(m, k) for k in metrics) + ' |' for m in models if m in vals]
+    if not rows or not set(metrics) & set(names): return ''
+    return '\n'.join(['| model | ' + ' | '.join(f'{dataset} {k}' for k in metrics) + ' |', '|' + '---|' * (len(metrics) + 1)] + rows)
 
 # %% ../nbs/09_compare.ipynb #a54e9ff1
 def plot_compare(s: pd.DataFrame, metrics=METRICS, title: str = ''):
@@ -431,7 +479,7 @@ def plot_compare(s: pd.DataFrame, metrics=METRICS, title: str = ''):
     return fig
 
 # %% ../nbs/09_compare.ipynb #293d8211
-def write_report(res: pd.DataFrame, plan, out, metrics=METRICS, notes=(), command=None, paper=True) -> dict:
+def write_report(res: pd.DataFrame, plan, out, metrics=METRICS, notes=(), command=None, paper=True, labels: dict = None) -> dict:
     "Write compare.csv, table.csv (summary + tests), table.md and table.png to `out`; returns them."
     out = Path(out)
     write_csv(out / 'compare.csv', res)
@@ -442,9 +490,10 @@ def write_report(res: pd.DataFrame, plan, out, metrics=METRICS, notes=(), comman
     tuned = sorted(set(s[s.tuned].model)); untuned = sorted(set(s[~s.tuned].model))
     md = [f"Test split, mean ± std over seeds; protocol: {'; '.join(protos)}.",
           f"Tuned configurations: {', '.join(tuned) or 'none'}; defaults: {', '.join(untuned) or 'none'}." , '',
-          markdown_table(s, tests, metrics)]
-    if paper and 'beauty' in set(s.dataset) and (pt := paper_table(list(dict.fromkeys(s.model)), metrics)):
-        md += ['', "The paper's Beauty numbers (FAME Table 2 / FAME+ Table 3; baselines from three code bases, protocols mixed):", '', pt]
+          markdown_table(s, tests, metrics, labels=labels)]
+    for ds in dict.fromkeys(s.dataset):
+        if paper and (pt := paper_table(list(dict.fromkeys(s[s.dataset == ds].model)), metrics, ds)):
+            md += ['', f"The paper's {ds} numbers ({PAPERS[ds][0]}):", '', pt]
     md += [f"\nnote: {n}" for n in notes] + ([f"\ncommand: `{command}`"] if command else [])
     text = '\n'.join(md) + '\n'
     write_text(out / 'table.md', text)
