@@ -328,7 +328,7 @@ def cmd_recommend(args):
     "Print the case study of one user, or gate statistics, for a trained FAME run."
     from fame_nb import experiments as E
     if args.k < 1: raise ConfigError(f"--k must be >= 1, got {args.k}")
-    from fame_nb.train import require_finished, read_json
+    from fame_nb.runs import require_finished, read_json
     rd = require_finished(args.run, '--run')
     if not ((rd / 'config.json').is_file() and (rd / 'model.safetensors').is_file()): E.load_run(rd)   # raises the one-line error
     raw = read_json(rd / 'config.json')
@@ -451,7 +451,8 @@ def cmd_evaluate(args):
     from fame_nb.compare import protocol_switches, switch_table, frame_markdown
     from fame_nb.core import write_csv, write_text, flag
     from fame_nb.metrics import evaluate, SAMPLED_WARNING
-    from fame_nb.train import eval_options, get_device
+    from fame_nb.train import eval_options
+    from fame_nb.runs import get_device
     given = {k: v for k, v in given_options(args, TrainConfig).items() if k in EVAL_OPTIONS}   # not --out / --data-dir: this command's own
     changed = [k for k in given if k not in ('device', 'eval_batch_size', 'item_chunk')]
     if args.switches and changed: raise ConfigError(f"--switches evaluates every protocol switch: {flag(changed[0])} cannot be given with it")

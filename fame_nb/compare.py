@@ -16,8 +16,9 @@ from tqdm.auto import tqdm
 from .core import ConfigError, write_json, write_csv, write_text
 from .data import SeqData, load_dataset
 from .metrics import evaluate, rank_metrics, KS
-from .train import (TrainConfig, MODELS, EPOCH_CALLBACKS, make_config, config_from_dict, train_run, build_model, load_weights,
-                           read_json, protocol, protocol_line, eval_options, get_device, resolve_paths, model_spec)
+from .train import (TrainConfig, MODELS, EPOCH_CALLBACKS, make_config, config_from_dict, train_run, build_model,
+                           protocol, protocol_line, eval_options, resolve_paths, model_spec)
+from .runs import load_weights, read_json, get_device, run_status
 from .model import SASRecOptions
 from .experiments import run_lock, is_finished, config_mismatch, save_figure, load_run
 

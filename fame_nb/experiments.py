@@ -21,10 +21,10 @@ from .metrics import pad_left, evaluate
 from .model import FAME
 from .famousrec import (FamouSRec, expert_kinds, filter_response, plot_filter_response, routing_table, routing_by_length,
                                plot_routing, fixed_expert_metrics)
-from .train import (TrainConfig, ConfigError, MODELS, train_run, build_model, load_weights, write_json, write_csv,
-                           make_config, run_status, set_status, require_finished, read_json, resolve_paths, config_from_dict,
-                           check_same_data,
-                           atomic_write, resolve_facets, get_device, NO_FACET)
+from .core import ConfigError, write_json, write_csv, atomic_write
+from .train import (TrainConfig, MODELS, train_run, build_model, make_config, resolve_paths, config_from_dict,
+                           resolve_facets, NO_FACET)
+from .runs import load_weights, run_status, set_status, require_finished, read_json, check_same_data, get_device
 
 # %% auto #0
 __all__ = ['METRICS', 'PALETTE', 'HEADS', 'EXPERTS', 'FACET_PAIRS', 'TABLE4_ORDER', 'FAMOUSREC_ORDER', 'Variant',

@@ -11,7 +11,7 @@ import pandas as pd
 from .core import write_csv
 from .seqdata import SeqData
 from .supcon import as_codes, max_valid_k
-from .train import read_json, run_status
+from .runs import read_json, run_status
 from .experiments import summarize, table4, flat_record, METRICS, _NOT_COMPARED
 
 # %% auto #0
