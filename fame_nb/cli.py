@@ -279,7 +279,7 @@ def cmd_ablate_famousrec(args):
     "Run `ablate famousrec`, `famousrec-experts` or `famousrec-fixed` and print its summary."
     import shlex
     from pathlib import Path
-    from fame_nb import experiments as E
+    from fame_nb import experiments as E, famousrec_experiments as FX
     x = args.experiment
     if (bad := _given(args, _fields(FAMEPlusOptions) - _fields(FamouSRecOptions))): raise ConfigError(f"--{bad.replace('_', '-')} is not used by ablate {x}")
     if args.sweep_heads or args.pairs or args.sweep_raw_mlp:
@@ -294,7 +294,7 @@ def cmd_ablate_famousrec(args):
     ds = Path(cfg.dataset).stem if cfg.dataset.endswith('.txt') else cfg.dataset
     out = args.out or str(Path('ablate') / ds)
     command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['ablate'] else None
-    run = {'famousrec': E.famousrec_ablation, 'famousrec-experts': E.famousrec_expert_sweep, 'famousrec-fixed': E.famousrec_fixed}[x]
+    run = {'famousrec': FX.famousrec_ablation, 'famousrec-experts': FX.famousrec_expert_sweep, 'famousrec-fixed': FX.famousrec_fixed}[x]
     helpers = _start_workers(args, args.workers - 1) if args.workers > 1 else []
     try: res = run(cfg, seeds=args.seeds, out=out, progress=not args.quiet, command=command, report_only=args.report_only)
     finally: _join_workers(helpers)
@@ -303,7 +303,7 @@ def cmd_ablate_famousrec(args):
     print(f"test split, {cap}:"); print(t.to_string())
     if x == 'famousrec-fixed':
         print(f"share of test users routed to each expert by history length (mean over seeds):")
-        print(E.routing_summary(out).to_string(float_format=lambda v: f'{v:.3f}'))
+        print(FX.routing_summary(out).to_string(float_format=lambda v: f'{v:.3f}'))
     miss = f", {len(res.attrs['missing'])} not finished (--report-only): {' '.join(res.attrs['missing'])}" if res.attrs['missing'] else ''
     extra = ', famousrec_routing.csv/.png and famousrec_filters.csv/.png' if x == 'famousrec-fixed' else ''
     print(f"trained {len(res.attrs['trained'])} run(s), reused {len(res.attrs['reused'])}{miss}; wrote {Path(out) / name}.csv and .png{extra}")
