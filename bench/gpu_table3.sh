@@ -108,7 +108,7 @@ stamp "phase 4: table written"
 wait "$bce" || true
 
 # the protocol switches of the first seed's SASRec and FAME (and the BCE SASRec), before the weights go
-s1=${SEEDS%% *}; key=$("$PY" -c "import sys; from fame_nb.compare import dataset_key; print(dataset_key(sys.argv[1]))" "$DATASET")
+s1=${SEEDS%% *}; key=$("$PY" -c "import sys; from fame_nb.tuning import dataset_key; print(dataset_key(sys.argv[1]))" "$DATASET")
 runs=(); for m in SASRec:sasrec FAME:fame; do d="$OUT/compare/runs/$key/${m#*:}/seed$s1"; [ -f "$d/model.safetensors" ] && runs+=("${m%%:*}=$d"); done
 b=$(ls -d "$OUT"/bce/*/ 2>/dev/null | head -1); [ -n "$b" ] && [ -f "$b/metrics.json" ] && runs+=("SASRec --loss bce=${b%/}")
 [ ${#runs[@]} -gt 0 ] && fnb evaluate --switches --out "$OUT/protocols" --device "$DEVICE" "${runs[@]}" > "$OUT/logs/protocols.log" 2>&1 || fail=1

@@ -373,7 +373,7 @@ def add_tune_command(sub):
 def cmd_tune(args):
     "Tune one model and print its best configuration."
     import shlex
-    from fame_nb.compare import tune, best_path
+    from fame_nb.tuning import tune, best_path
     base = make_config(args.model, **{k: v for k, v in given_options(args, TrainConfig).items() if k != 'model'})
     command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['tune'] else None
     res = tune(args.model, base, trials=args.trials, out=args.out, storage=args.storage, study=args.study, timeout=args.timeout,
