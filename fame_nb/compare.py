@@ -215,8 +215,8 @@ def paired_test(ranks_a: list, ranks_b: list, metric: str) -> dict:
     w = stats.wilcoxon(a, b).pvalue if (d != 0).any() else 1.0
     return {'p_ttest': float(t), 'p_wilcoxon': float(w), 'users': len(a), 'mean_diff': float(d.mean())}
 
-def summary_table(res: pd.DataFrame, metrics=METRICS, split: str = 'test') -> pd.DataFrame:
-    "Mean, std and number of seeds per dataset, model and metric, with the best/runner-up marks, improvement and paired test."
+def summary_table(res: pd.DataFrame, metrics=METRICS, split: str = 'test', paired: bool = True) -> pd.DataFrame:
+    "Mean, std and number of seeds per dataset, model and metric, with the best/runner-up marks, improvement and paired test (`paired=False`: none, for results whose runs are not at hand)."
     r = res[(res.split == split) & res.metric.isin(metrics)]
     s = r.groupby(['dataset', 'model', 'metric'], sort=False)['value'].agg(mean='mean', std='std', seeds='count').reset_index()
     s['tuned'] = s.apply(lambda x: bool(r[(r.dataset == x.dataset) & (r.model == x.model)].tuned.iloc[0]), axis=1)
@@ -228,7 +228,7 @@ def summary_table(res: pd.DataFrame, metrics=METRICS, split: str = 'test') -> pd
         ra, rb = (r[(r.dataset == ds) & (r.model == x) & (r.metric == met)] for x in (a, b))
         both = sorted(set(ra.seed) & set(rb.seed))
         get = lambda x: [load_ranks(r[(r.dataset == ds) & (r.model == x) & (r.seed == sd)].run.iloc[0])[split] for sd in both]
-        t = paired_test(get(a), get(b), met) if both else {}
+        t = paired_test(get(a), get(b), met) if both and paired else {}
         ma, mb = g.set_index('model').loc[[a, b], 'mean']
         extra.append({'dataset': ds, 'metric': met, 'best': a, 'runner_up': b, 'improvement': ma / mb - 1 if mb > 0 else np.nan,
                       'paired_seeds': len(both), **t})
