@@ -252,7 +252,7 @@ def markdown_table(s: pd.DataFrame, tests: pd.DataFrame, metrics=METRICS, digits
     t = tests.set_index(['dataset', 'metric']) if len(tests) else None
     if t is not None:
         lines.append('| Improv. (best vs runner-up) | | ' + ' | '.join(f"{t.loc[c, 'improvement']:+.2%}" if c in t.index else '' for c in cols) + ' |')
-        lines.append('| p (paired t-test per user) | | ' + ' | '.join(f"{t.loc[c, 'p_ttest']:.2g}" if c in t.index and 'p_ttest' in t else '' for c in cols) + ' |')
+        if 'p_ttest' in t: lines.append('| p (paired t-test per user) | | ' + ' | '.join(f"{t.loc[c, 'p_ttest']:.2g}" if c in t.index and pd.notna(t.loc[c, 'p_ttest']) else '' for c in cols) + ' |')
     return '\n'.join(lines)
 
 # %% ../nbs/09a_compare.ipynb #a1251309
