@@ -26,8 +26,8 @@ from .tuning import tuned_config, best_path, dataset_key, sasrec_part
 # %% auto #0
 __all__ = ['METRICS', 'PAPER_BEAUTY', 'PAPER_INSTRUMENTS', 'PAPERS', 'SWITCHES', 'run_dir_of', 'parse_set', 'compare_config',
            'save_ranks', 'load_ranks', 'run_one', 'compare', 'collect', 'user_metric', 'paired_test', 'summary_table',
-           'markdown_table', 'paper_table', 'plot_compare', 'write_report', 'protocol_switches', 'switch_table',
-           'frame_markdown']
+           'markdown_table', 'paper_table', 'plot_compare', 'protocol_summary', 'write_report', 'protocol_switches',
+           'switch_table', 'frame_markdown']
 
 # %% ../nbs/09a_compare.ipynb #a1d95ae6
 METRICS = ('HR@10', 'NDCG@10', 'NDCG@20')
@@ -300,6 +300,16 @@ def plot_compare(s: pd.DataFrame, metrics=METRICS, title: str = ''):
     return fig
 
 # %% ../nbs/09a_compare.ipynb #293d8211
+def protocol_summary(res: pd.DataFrame) -> tuple:
+    """The protocol line of a table's test rows, and its distinct evaluation parts (ranking, history, ties).
+    Training choices (loss, targets) may differ by model: each one that does is named with its models."""
+    t = res[res.split == 'test'].drop_duplicates(['model', 'protocol'])
+    if t.empty: return '', []
+    evals = sorted(set(t.protocol.str.split(', loss ').str[0]))
+    lines = t.groupby('protocol', sort=True).model.agg(lambda m: ', '.join(dict.fromkeys(m)))
+    if len(lines) == 1: return lines.index[0], evals
+    return '; '.join(f"{p} ({ms})" for p, ms in lines.items()), evals
+
 def write_report(res: pd.DataFrame, plan, out, metrics=METRICS, notes=(), command=None, paper=True, labels: dict = None) -> dict:
     "Write compare.csv, table.csv (summary + tests), table.md and table.png to `out`; returns them."
     out = Path(out)
@@ -307,9 +317,9 @@ def write_report(res: pd.DataFrame, plan, out, metrics=METRICS, notes=(), comman
     if res.empty: raise ConfigError(f"compare: no finished runs under {out}")
     s, tests = summary_table(res, metrics)
     write_csv(out / 'table.csv', s.merge(tests, how='left', on=['dataset', 'metric']) if len(tests) else s)
-    protos = sorted(set(res[res.split == 'test'].protocol))
+    protos, evals = protocol_summary(res)
     tuned = sorted(set(s[s.tuned].model)); untuned = sorted(set(s[~s.tuned].model))
-    md = [f"Test split, mean ± std over seeds; protocol: {'; '.join(protos)}.",
+    md = [f"Test split, mean ± std over seeds; protocol: {protos}.",
           f"Tuned configurations: {', '.join(tuned) or 'none'}; defaults: {', '.join(untuned) or 'none'}." , '',
           markdown_table(s, tests, metrics, labels=labels)]
     for ds in dict.fromkeys(s.dataset):
@@ -318,7 +328,7 @@ def write_report(res: pd.DataFrame, plan, out, metrics=METRICS, notes=(), comman
     md += [f"\nnote: {n}" for n in notes] + ([f"\ncommand: `{command}`"] if command else [])
     text = '\n'.join(md) + '\n'
     write_text(out / 'table.md', text)
-    fig = plot_compare(s, metrics, title=f"test, mean ± std over seeds; {protos[0] if len(protos) == 1 else 'protocols differ!'}")
+    fig = plot_compare(s, metrics, title=f"test, mean ± std over seeds; {evals[0] if len(evals) == 1 else 'evaluation protocols differ!'}")
     save_figure(fig, out / 'table.png'); plt.close(fig)
     return {'results': res, 'summary': s, 'tests': tests, 'markdown': text}
 

@@ -29,15 +29,15 @@ from .text import encode_texts, check_encoder, texts_cached
 from .supcon import PKSampler, RawProjector, pretrain_supcon
 
 # %% auto #0
-__all__ = ['MODELS', 'TARGET_OVERRIDES', 'TARGETS', 'REC_LOSSES', 'EPOCH_CALLBACKS', 'NO_FACET', 'ModelSpec', 'register_model',
-           'model_spec', 'TrainConfig', 'make_config', 'config_from_dict', 'make_windows', 'CausalTargets',
-           'PrefixTargets', 'ClozeTargets', 'training_targets', 'make_targets', 'ce_loss', 'bce_loss', 'rec_loss_for',
-           'BatchLoss', 'local_batch', 'TrainingDiverged', 'fit', 'build_model', 'train_plain', 'check_iclrec',
-           'run_name', 'new_run_dir', 'protocol', 'protocol_line', 'eval_options', 'resolve_paths', 'train_run',
-           'load_pretrained_sasrec', 'check_fame', 'train_fame', 'freeze_for_finetuning', 'FAMETextOptions',
-           'FAMERawOptions', 'FAMEPlusOptions', 'resolve_facets', 'check_text_model', 'item_texts_encoded',
-           'sasrec_init_norm', 'facet_subspaces', 'text_item_table', 'TextItemEmbedding', 'text_item_embedding',
-           'train_fame_plus']
+__all__ = ['MODELS', 'TARGET_OVERRIDES', 'TARGETS', 'REC_LOSSES', 'EPOCH_CALLBACKS', 'TARGET_NAMES', 'NO_FACET', 'ModelSpec',
+           'register_model', 'model_spec', 'TrainConfig', 'make_config', 'config_from_dict', 'make_windows',
+           'CausalTargets', 'PrefixTargets', 'ClozeTargets', 'training_targets', 'make_targets', 'ce_loss', 'bce_loss',
+           'rec_loss_for', 'BatchLoss', 'local_batch', 'TrainingDiverged', 'fit', 'build_model', 'train_plain',
+           'check_iclrec', 'run_name', 'new_run_dir', 'run_targets', 'protocol', 'protocol_line', 'eval_options',
+           'resolve_paths', 'train_run', 'load_pretrained_sasrec', 'check_fame', 'train_fame', 'freeze_for_finetuning',
+           'FAMETextOptions', 'FAMERawOptions', 'FAMEPlusOptions', 'resolve_facets', 'check_text_model',
+           'item_texts_encoded', 'sasrec_init_norm', 'facet_subspaces', 'text_item_table', 'TextItemEmbedding',
+           'text_item_embedding', 'train_fame_plus']
 
 # %% ../nbs/05_train.ipynb #b75fae4b
 @dataclass
@@ -446,18 +446,26 @@ def new_run_dir(cfg: TrainConfig, name: str = None) -> Path:
         except FileExistsError: continue
     raise ConfigError(f"--out {out}: too many runs named {base}")
 
+TARGET_NAMES = {'causal': 'every position', 'prefix': 'one per prefix', 'cloze': 'cloze masks'}
+
+def run_targets(cfg: TrainConfig) -> str:
+    "The training targets of a run of `cfg`: `--targets` where given, else the kind its model declares (a tiny build reads it)."
+    if cfg.targets != 'model': return cfg.targets
+    with torch.random.fork_rng(devices=[]):           # the tiny build must not move the run's random stream
+        return getattr(model_spec(cfg.model).build(cfg.options, 2, cfg.max_len), 'targets', 'causal')
+
 def protocol(cfg: TrainConfig) -> dict:
     "The protocol of a run (training loss and evaluation), as recorded in `config.json`, `metrics.json` and tables."
     p = {'split': 'leave-one-out', 'ranking': 'full (all items)' if not cfg.eval_negatives else
              f'sampled ({cfg.eval_negatives} {cfg.eval_sampling} negatives per user)',
          'history_items': 'kept' if cfg.keep_history else 'excluded', 'ties': cfg.ties,
          'loss': {'ce': 'ce (full softmax)', 'bce': 'bce (one sampled negative)'}[cfg.loss]}
-    if cfg.targets != 'model': p['targets'] = {'prefix': 'one per prefix', 'causal': 'every position'}[cfg.targets]
+    p['targets'] = TARGET_NAMES[run_targets(cfg)]
     if cfg.eval_negatives: p['warning'] = SAMPLED_WARNING
     return p
 
 def protocol_line(p: dict) -> str:
-    "One line for tables and logs: `full ranking, history excluded, ties pessimistic, loss ce`."
+    "One line for tables and logs: `full ranking, history items excluded, ties pessimistic, loss ce, targets every position`."
     ties = {'counted against the target': 'pessimistic'}.get(p.get('ties'), p.get('ties'))   # runs of earlier versions
     ranking = p.get('ranking', 'full (all items)')
     line = (f"{'full' if ranking.startswith('full') else ranking} ranking, history items {p.get('history_items')}, "
