@@ -449,10 +449,9 @@ def new_run_dir(cfg: TrainConfig, name: str = None) -> Path:
 TARGET_NAMES = {'causal': 'every position', 'prefix': 'one per prefix', 'cloze': 'cloze masks'}
 
 def run_targets(cfg: TrainConfig) -> str:
-    "The training targets of a run of `cfg`: `--targets` where given, else the kind its model declares (a tiny build reads it)."
-    if cfg.targets != 'model': return cfg.targets
+    "The training targets of a run of `cfg`, as `training_targets` resolves them for its model (a tiny build declares its kind)."
     with torch.random.fork_rng(devices=[]):           # the tiny build must not move the run's random stream
-        return getattr(model_spec(cfg.model).build(cfg.options, 2, cfg.max_len), 'targets', 'causal')
+        return training_targets(model_spec(cfg.model).build(cfg.options, 2, cfg.max_len), cfg)
 
 def protocol(cfg: TrainConfig) -> dict:
     "The protocol of a run (training loss and evaluation), as recorded in `config.json`, `metrics.json` and tables."
