@@ -19,7 +19,8 @@ import torch
 from fame_nb.data import load_dataset
 from fame_nb.metrics import evaluate
 from fame_nb.model import fame_from_sasrec
-from fame_nb.train import config_from_dict, fit, load_pretrained_sasrec
+from fame_nb.train import config_from_dict, fit
+from fame_nb.fame_train import load_pretrained_sasrec
 
 def warm(fame, sas, variant: str):
     "Apply the warm-start parts named in `variant` ('default' or '+'-joined 'ffn0', 'gate0', 'ln') to `fame`, in place."

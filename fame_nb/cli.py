@@ -178,7 +178,7 @@ def add_ablate_command(sub):
     a.add_argument('--top', type=int, default=10, metavar='C', help='tsne: colour the C largest classes of facet 1 (default: 10)')
     a.add_argument('--report-only', action='store_true',
                    help='heads/experts/table4: train nothing; summarise the finished runs of --seeds and list the missing ones')
-    from fame_nb.train import FAMEPlusOptions
+    from fame_nb.fame_train import FAMEPlusOptions
     add_config_options(a, TrainConfig, skip=('model', 'seed', 'out'), title='shared training options')
     add_config_options(a, FAMEPlusOptions, skip=('heads', 'experts', 'pretrained'), title='FAME / FAME+ options (every variant)')
     add_famousrec_options(a)
@@ -193,7 +193,7 @@ def cmd_ablate(args):
     import shlex
     from pathlib import Path
     from fame_nb import experiments as E
-    from fame_nb.train import FAMEPlusOptions
+    from fame_nb.fame_train import FAMEPlusOptions
     from fame_nb.distributed import launched
     if launched(): raise ConfigError("fame-nb ablate does not run under torchrun (its processes would each take other runs); "
                                      "use fame-nb ablate --workers N, or torchrun ... fame_nb.cli train for one distributed run")
@@ -263,7 +263,7 @@ FAMOUSREC_EXPERIMENTS = ('famousrec', 'famousrec-experts', 'famousrec-fixed')
 def _fields(cls) -> set: return {f.name for f in dataclasses.fields(cls)}
 
 from .famousrec import FamouSRecOptions
-from .train import FAMEPlusOptions
+from .fame_train import FAMEPlusOptions
 FAMOUSREC_ONLY = _fields(FamouSRecOptions) - _fields(FAMEPlusOptions) - {'experts'}   # flags only FamouSRec's experiments take
 
 def _given(args, names) -> str:

@@ -20,8 +20,8 @@ from .data import load_dataset
 from .metrics import pad_left, evaluate
 from .model import FAME
 from .core import ConfigError, write_json, write_csv, atomic_write
-from .train import (TrainConfig, MODELS, train_run, build_model, make_config, resolve_paths, config_from_dict,
-                           resolve_facets, NO_FACET)
+from .train import (TrainConfig, MODELS, train_run, build_model, make_config, resolve_paths, config_from_dict)
+from .fame_train import resolve_facets, NO_FACET
 from .runs import load_weights, run_status, set_status, require_finished, read_json, check_same_data, get_device
 
 # %% auto #0
@@ -375,7 +375,7 @@ def table4_sweep(base: TrainConfig, experts='best', pairs=None, seeds=(42,), out
 # %% ../nbs/07_ablations.ipynb #1a5db733
 def facet_embeddings(data: SeqData, cfg: TrainConfig = None, progress=True) -> tuple:
     "(raw text embeddings [n_items, D_T], facet subspaces [n_items, H, d/H], facet names) as FAME+ pre-training makes them."
-    from fame_nb.train import item_texts_encoded, facet_subspaces
+    from fame_nb.fame_train import item_texts_encoded, facet_subspaces
     cfg = (cfg or make_config('fame+')).replace(model='fame+')
     X = item_texts_encoded(cfg, data, progress)
     Z, facets, _ = facet_subspaces(cfg, data, X, progress)

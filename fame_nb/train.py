@@ -4,40 +4,34 @@
 
 # %% ../nbs/05_train.ipynb #a369fea6
 from __future__ import annotations
-import dataclasses, functools, inspect, json, math, os, random, socket, sys, tempfile, time, warnings
-from dataclasses import dataclass, field, asdict
+import dataclasses, functools, inspect, os, socket, sys, tempfile, time
+from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import (ConfigError, DataError, atomic_write, write_json, write_csv, set_seed, bytes_sha256, flag,
+from .core import (ConfigError, DataError, write_json, write_csv, set_seed, bytes_sha256, flag,
                           check_int, check_float, check_choice)
-from .runs import (get_device, save_weights, load_weights, STATUS, run_status, set_status, require_finished, read_json,
+from .runs import (get_device, save_weights, run_status, set_status, read_json,
                           data_fingerprint, check_same_data, rng_state, set_rng_state, save_checkpoint, load_checkpoint)
 from .seqdata import SeqData, train_seqs
 from .data import load_dataset, default_data_dir
-from .model import SeqRecModel, SASRec, SASRecOptions, FAME, FAMEOptions, fame_from_sasrec
+from .model import SeqRecModel, SASRec, SASRecOptions
 from .encoders import GRU4Rec, GRU4RecOptions, FMLPRec, FMLPRecOptions, Mamba4Rec, Mamba4RecOptions
 from .metrics import evaluate, TIES, SAMPLINGS, SAMPLED_WARNING
 from .scoring import model_ce, amp_dtype, autocast, AMP_MODES
-from .distributed import (init_distributed, launched, world_size, rank, local_rank, is_main, all_reduce, any_process,
+from .distributed import (init_distributed, launched, world_size, rank, is_main, all_reduce, any_process,
                                  broadcast_object, gather_objects, on_main, rank_seed, batch_rows)
-from .text import encode_texts, check_encoder, texts_cached
-from .supcon import PKSampler, RawProjector, pretrain_supcon
 
 # %% auto #0
-__all__ = ['MODELS', 'TARGET_OVERRIDES', 'TARGETS', 'REC_LOSSES', 'EPOCH_CALLBACKS', 'TARGET_NAMES', 'NO_FACET', 'ModelSpec',
+__all__ = ['MODELS', 'TARGET_OVERRIDES', 'TARGETS', 'REC_LOSSES', 'EPOCH_CALLBACKS', 'TARGET_NAMES', 'ModelSpec',
            'register_model', 'model_spec', 'TrainConfig', 'make_config', 'config_from_dict', 'make_windows',
            'CausalTargets', 'PrefixTargets', 'ClozeTargets', 'training_targets', 'make_targets', 'ce_loss', 'bce_loss',
            'rec_loss_for', 'BatchLoss', 'local_batch', 'TrainingDiverged', 'fit', 'build_model', 'train_plain',
            'check_iclrec', 'run_name', 'new_run_dir', 'run_targets', 'protocol', 'protocol_line', 'eval_options',
-           'resolve_paths', 'train_run', 'load_pretrained_sasrec', 'check_fame', 'train_fame', 'freeze_for_finetuning',
-           'FAMETextOptions', 'FAMERawOptions', 'FAMEPlusOptions', 'resolve_facets', 'check_text_model',
-           'item_texts_encoded', 'sasrec_init_norm', 'facet_subspaces', 'text_item_table', 'TextItemEmbedding',
-           'text_item_embedding', 'train_fame_plus']
+           'resolve_paths', 'train_run']
 
 # %% ../nbs/05_train.ipynb #b75fae4b
 @dataclass
@@ -419,6 +413,11 @@ def check_iclrec(cfg: TrainConfig, data: SeqData):
 
 register_model('iclrec', ICLRecOptions, ICLRec.from_options, check=check_iclrec, help='ICLRec (Chen et al. 2022): CL4SRec + InfoNCE toward k-means intents re-clustered each epoch')
 
+# %% ../nbs/05_train.ipynb #54007167
+from .famousrec import FamouSRec, FamouSRecOptions
+register_model('famousrec', FamouSRecOptions, FamouSRec.from_options, help='FamouSRec (WWW 2025): a frequency-augmented router over heterogeneous experts (--experts sa,gru,mlp,mamba), one target per prefix')
+from . import fame_train   # registers fame, fame+ and fame+raw (it imports this module: keep it after fit and register_model)
+
 # %% ../nbs/05_train.ipynb #d31863f1
 _NAME_SKIP = {'dataset', 'data_dir', 'model', 'seed', 'out', 'device', 'eval_batch_size', 'pretrained', 'item_chunk'}
 
@@ -554,211 +553,3 @@ def _resume_config(resume):
 def _alive(pid) -> bool:
     try: return int(pid) > 0 and (os.kill(int(pid), 0) is None)
     except (OSError, TypeError, ValueError): return False
-
-# %% ../nbs/05_train.ipynb #5af90bc7
-def load_pretrained_sasrec(cfg: TrainConfig, data: SeqData, path) -> SASRec:
-    "The SASRec saved at `path` (a finished run folder or a .safetensors file), shaped by `cfg`; other data is refused."
-    p = Path(path).expanduser()
-    if not p.exists(): raise ConfigError(f"--pretrained {path}: no such run folder or .safetensors file")
-    if p.is_dir():
-        require_finished(p, '--pretrained') if not (p / 'checkpoint-pretrain.pt').is_file() else None
-        conf = p / 'config.json'
-        if conf.is_file(): check_same_data(read_json(conf), data, f'--pretrained {path}')
-        p = next((p / f for f in ('sasrec.safetensors', 'model.safetensors') if (p / f).is_file()), p / 'model.safetensors')
-    if not p.is_file(): raise ConfigError(f"--pretrained {path}: no sasrec.safetensors or model.safetensors there")
-    return load_weights(SASRec.from_options(cfg.options, data.n_items, cfg.max_len), p)
-
-def check_fame(cfg: TrainConfig, data: SeqData):
-    "Before anything is written: a `--pretrained` SASRec must be a finished run on the same data that fits the options."
-    if cfg.pretrained: load_pretrained_sasrec(cfg, data, cfg.pretrained)
-
-def train_fame(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True, item_init=None, item_embedding=None):
-    """Pretrain (or load) SASRec, build FAME from it, fine-tune end to end; returns (model, history).
-    `item_init()`: an initial item table; `item_embedding()`: a trainable item-embedding module for the pretraining stage."""
-    hist = None
-    if cfg.pretrained: sas = load_pretrained_sasrec(cfg, data, cfg.pretrained)
-    else:
-        set_seed(cfg.seed); sas = SASRec.from_options(cfg.options, data.n_items, cfg.max_len)
-        resumed = run_dir is not None and (Path(run_dir) / 'checkpoint-pretrain.pt').is_file()
-        if item_embedding is not None: sas.item_emb = item_embedding()   # a resumed run then loads its trained weights
-        elif item_init is not None and not resumed:                # a resumed run restores the table from its checkpoint
-            table = torch.as_tensor(item_init(), dtype=sas.item_emb.weight.dtype)
-            with torch.no_grad(): sas.item_emb.weight.copy_(table)
-        sas, hist = fit(sas, data, cfg, run_dir, progress, stage='pretrain', ckpt='sasrec.safetensors')
-        if hasattr(sas.item_emb, 'baked'):                          # a trained text MLP: fine-tuning (and every reader) sees a plain table
-            sas.item_emb = sas.item_emb.baked()
-            if run_dir is not None: save_weights(sas, Path(run_dir) / 'sasrec.safetensors')
-    fame = fame_from_sasrec(sas, cfg.experts, cfg.expert_init, cfg.item_proj_init, dropout=cfg.finetune_dropout, seed=cfg.seed)
-    freeze_for_finetuning(fame, cfg.finetune_parts)
-    return fit(fame, data, cfg, run_dir, progress, stage='finetune', lr=cfg.finetune_lr, history=hist)
-
-def freeze_for_finetuning(fame: FAME, parts: str = 'all') -> FAME:
-    "Leave trainable only what `--finetune-parts` names: all, last (the facet layer) or last+items (and the item embeddings)."
-    keep = {'all': None, 'last': ('facet.',), 'last+items': ('facet.', 'item_emb.')}[parts]
-    for n, p in fame.named_parameters(): p.requires_grad_(keep is None or n.startswith(keep))
-    return fame
-
-register_model('fame', FAMEOptions, FAME.from_options, train_fame, check_fame,
-               'FAME: SASRec pretraining, then facet heads + MoE attention fine-tuning (--experts 1: FAME w/o MoE)')
-
-# %% ../nbs/05_train.ipynb #34a1b9b3
-NO_FACET = 'none'   # a --facets slot whose head gets a text projection without SupCon
-
-@dataclass
-class FAMETextOptions(FAMEOptions):
-    "FAME's hyper-parameters plus the frozen text encoder that initialises the item table (shared by FAME+ and FAME+raw)."
-    encoder: str = 'minilm'       # frozen text encoder, a Hugging Face name or local path ('minilm' = the packaged all-MiniLM-L6-v2)
-    pooling: str = 'mean'         # token pooling of the text encoder, mean or cls
-    text_max_length: int = 128    # tokens per item text
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_choice(self, 'pooling', ('mean', 'cls')); check_int(self, 'text_max_length', lo=1)
-        if not isinstance(self.encoder, str) or not self.encoder: raise ConfigError("--encoder must be a model name or path")
-
-@dataclass
-class FAMERawOptions(FAMETextOptions):
-    "FAME+raw's hyper-parameters: the text encoder and the MLP from text to item embeddings."
-    raw_mlp: str = 'fixed'        # the text -> item MLP: 'trained' with SASRec in the pretraining stage, or 'fixed' at its random init
-    mlp_hidden: int = None        # hidden width of that MLP (default: --dim)
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_choice(self, 'raw_mlp', ('trained', 'fixed')); check_int(self, 'mlp_hidden', lo=1, none=True)
-
-@dataclass
-class FAMEPlusOptions(FAMETextOptions):
-    "FAME+'s hyper-parameters: FAME+raw's, plus the facets and the alternating SupCon pre-training (Eq. 20-23)."
-    facets: str = None            # comma-separated facets for the SupCon heads, in order ('none': a head without SupCon; default: the dataset's first --heads facets)
-    supcon_epochs: int = 300      # epochs of alternating SupCon pre-training
-    P: int = 4                    # classes per SupCon batch
-    K: int = 8                    # items per class in a SupCon batch
-    tau: float = 0.07             # SupCon temperature
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_int(self, 'supcon_epochs', 'P', 'K', lo=1); check_float(self, 'tau', lo=1e-4, hi=100)
-        if self.facets is not None:
-            names = [f.strip() for f in str(self.facets).split(',')]
-            if not all(names): raise ConfigError(f"--facets: expected comma-separated facet names, got {self.facets!r}")
-            real = [n for n in names if n != NO_FACET]
-            if len(set(real)) != len(real): raise ConfigError(f"--facets: each facet once, got {self.facets!r}")
-
-# %% ../nbs/05_train.ipynb #1d353c9a
-def resolve_facets(cfg: TrainConfig, data: SeqData) -> list:
-    """The facets a FAME+ run uses: `--facets` as given, else the dataset's first `--heads` facets that can fill P x K
-    batches (a skipped facet is reported); checked against the data."""
-    if cfg.facets: names = [f.strip() for f in cfg.facets.split(',') if f.strip()]
-    else:
-        names, skipped = [], []
-        for f in data.facets:
-            if len(names) == cfg.heads: break
-            if _pk_ok(data, f, cfg): names.append(f)
-            else: skipped.append(f)
-        if skipped and len(names) == cfg.heads:
-            print(f"note: facets {','.join(names)}; skipped {','.join(skipped)} (fewer than P={cfg.P} classes with K={cfg.K} items; "
-                  f"pass --facets and a smaller --K to use it)", file=sys.stderr)
-        if len(names) < cfg.heads: names = list(data.facets[:cfg.heads])      # let the P x K check name the problem
-    if not names: raise ConfigError(f"--facets: dataset {data.name} has no facet labels (FAME+ needs item facets and text)")
-    if all(f == NO_FACET for f in names): raise ConfigError(f"--facets {cfg.facets}: name at least one facet (no SupCon at all is --model fame+raw)")
-    bad = [f for f in names if f not in data.facets and f != NO_FACET]
-    if bad: raise ConfigError(f"--facets: {data.name} has no facet {bad[0]!r}; available: {', '.join(data.facets) or 'none'}")
-    if len(names) != cfg.heads: raise ConfigError(f"--heads ({cfg.heads}) must equal the number of --facets ({len(names)}: {','.join(names)}) for FAME+")
-    return names
-
-def _pk_ok(data, facet, cfg) -> bool:
-    "Can `facet` fill P x K batches?"
-    try: PKSampler(data.facet_codes(facet)[1:], cfg.P, cfg.K, name=facet); return True
-    except ValueError: return False
-
-def check_text_model(cfg: TrainConfig, data: SeqData):
-    "Before anything is written: items have text, the encoder exists, the facets exist and each can fill P x K batches; records the facets."
-    if 'text' not in data.items or data.items['text'].isna().all(): raise ConfigError(f"--model {cfg.model}: dataset {data.name} has no item text")
-    if not texts_cached(data.items['text'].fillna('').tolist(), cfg.encoder, cfg.pooling, cfg.text_max_length):
-        check_encoder(cfg.encoder)                                 # cached embeddings need no encoder
-    if isinstance(cfg.options, FAMEPlusOptions):
-        cfg.facets = ','.join(resolve_facets(cfg, data))
-        for f in cfg.facets.split(','):
-            if f == NO_FACET: continue
-            try: PKSampler(data.facet_codes(f)[1:], cfg.P, cfg.K, name=f)
-            except ValueError as e: raise ConfigError(f"--facets/--K: {e}") from None
-    check_fame(cfg, data)
-
-def item_texts_encoded(cfg: TrainConfig, data: SeqData, progress=True) -> np.ndarray:
-    "The frozen text encoder's vectors [n_items, D] of the items' texts (cached on disk)."
-    return encode_texts(data.items['text'].fillna('').tolist(), cfg.encoder, cfg.pooling, cfg.text_max_length,
-                        device=str(get_device(cfg.device)), progress=progress)
-
-def sasrec_init_norm(cfg: TrainConfig, data: SeqData) -> float:
-    "Mean row norm of SASRec's own random item table: the scale a text-initialised table is given."
-    return SASRec.from_options(cfg.options, data.n_items, cfg.max_len).item_emb.weight[1:].norm(dim=1).mean().item()
-
-def facet_subspaces(cfg: TrainConfig, data: SeqData, X, progress=True) -> tuple:
-    """(facet subspaces [n_items, H, dim/H], facets, SupCon history) of text vectors `X` (Eq. 20-21): alternating SupCon
-    on the named facets; a `none` slot is the text through an MLP at its random initialisation (as FAME+raw's), unit length."""
-    facets = resolve_facets(cfg, data)
-    real, sub = [f for f in facets if f != NO_FACET], cfg.dim // cfg.heads
-    proj, hist = pretrain_supcon(X, [data.facet_codes(f)[1:] for f in real], real, out_dim=sub * len(real), hidden=cfg.dim, P=cfg.P,
-                                 K=cfg.K, tau=cfg.tau, epochs=cfg.supcon_epochs, seed=cfg.seed, device=str(get_device(cfg.device)), progress=progress)
-    Z = torch.zeros(len(X), len(facets), sub)
-    with torch.no_grad():
-        Z[:, [h for h, f in enumerate(facets) if f != NO_FACET]] = proj(torch.as_tensor(X, dtype=torch.float32, device=next(proj.parameters()).device)).cpu()
-        if free := [h for h, f in enumerate(facets) if f == NO_FACET]:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(cfg.seed); raw = RawProjector(X.shape[1], sub * len(free), cfg.dim)
-            Z[:, free] = F.normalize(raw.embed(X).view(len(X), len(free), sub), dim=-1)
-    return Z.numpy(), facets, hist
-
-def text_item_table(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True) -> np.ndarray:
-    "Initial item table [n_items+1, dim] from the item texts: SupCon facet subspaces (fame+) or a plain MLP (fame+raw)."
-    X = item_texts_encoded(cfg, data, progress)
-    if isinstance(cfg.options, FAMEPlusOptions):
-        Z, _, hist = facet_subspaces(cfg, data, X, progress)
-        if run_dir is not None and is_main(): write_csv(Path(run_dir) / 'supcon_history.csv', hist.reset_index())
-        E = Z.reshape(len(Z), -1)
-    else:
-        torch.manual_seed(cfg.seed); proj = RawProjector(X.shape[1], cfg.dim, cfg.mlp_hidden)
-        with torch.no_grad(): E = proj.embed(X).detach().cpu().numpy()
-    E = E * (sasrec_init_norm(cfg, data) / np.linalg.norm(E, axis=1).mean())
-    return np.concatenate([np.zeros((1, cfg.dim), E.dtype), E])
-
-class TextItemEmbedding(nn.Module):
-    "Item embeddings computed from frozen text vectors by a trainable MLP (`RawProjector`): row 0 (padding) is zero."
-    def __init__(self, text, proj: nn.Module, scale: float = 1.0):
-        super().__init__()
-        self.register_buffer('text', torch.as_tensor(np.asarray(text), dtype=torch.float32))
-        self.proj, self.scale = proj, float(scale)
-
-    @property
-    def weight(self) -> torch.Tensor:
-        "The item table [n_items+1, dim], recomputed from the text vectors (gradients reach the MLP)."
-        e = self.proj(self.text) * self.scale
-        return torch.cat([e.new_zeros(1, e.shape[1]), e])
-
-    def forward(self, ids): return F.embedding(ids, self.weight)
-
-    def baked(self) -> nn.Embedding:
-        "A plain `nn.Embedding` holding the current table (for fine-tuning, saving and loading)."
-        with torch.no_grad(): w = self.weight.detach().clone()
-        return nn.Embedding.from_pretrained(w, freeze=False, padding_idx=0)
-
-def text_item_embedding(cfg: TrainConfig, data: SeqData, progress=True) -> TextItemEmbedding:
-    "FAME+raw with `--raw-mlp trained`: the MLP from frozen text vectors to item embeddings, trained with SASRec."
-    X = item_texts_encoded(cfg, data, progress)
-    torch.manual_seed(cfg.seed); proj = RawProjector(X.shape[1], cfg.dim, cfg.mlp_hidden)
-    with torch.no_grad(): norm = proj.embed(X).norm(dim=1).mean().item()
-    return TextItemEmbedding(X, proj, sasrec_init_norm(cfg, data) / norm)
-
-def train_fame_plus(cfg: TrainConfig, data: SeqData, run_dir=None, progress=True):
-    "FAME+ / FAME+raw: text-initialised item embeddings (or a trained text MLP), then SASRec pretraining and FAME fine-tuning."
-    set_seed(cfg.seed)
-    if getattr(cfg.options, 'raw_mlp', 'fixed') == 'trained':
-        return train_fame(cfg, data, run_dir, progress, item_embedding=lambda: text_item_embedding(cfg, data, progress))
-    return train_fame(cfg, data, run_dir, progress, item_init=lambda: text_item_table(cfg, data, run_dir, progress))
-
-register_model('fame+', FAMEPlusOptions, FAME.from_options, train_fame_plus, check_text_model,
-               'FAME+: item embeddings from text + alternating facet SupCon, then FAME')
-register_model('fame+raw', FAMERawOptions, FAME.from_options, train_fame_plus, check_text_model,
-               'FAME+raw: item embeddings from text through a plain MLP, then FAME')
-from .famousrec import FamouSRec, FamouSRecOptions
-register_model('famousrec', FamouSRecOptions, FamouSRec.from_options, help='FamouSRec (WWW 2025): a frequency-augmented router over heterogeneous experts (--experts sa,gru,mlp,mamba), one target per prefix')

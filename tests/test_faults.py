@@ -174,9 +174,7 @@ def test_full_disk_one_line(tmp_path, monkeypatch, capsys):
     def full(path, write):
         if Path(path).name == 'history.csv': raise OSError(errno.ENOSPC, 'No space left on device', str(path))
         return real(path, write)
-    monkeypatch.setattr(core, 'atomic_write', full)
-    import fame_nb.train as T
-    monkeypatch.setattr(T, 'atomic_write', full)
+    monkeypatch.setattr(core, 'atomic_write', full)              # every writer of the package goes through core's
     with pytest.raises(SystemExit) as e: cli.main(['train', '--dataset', 'synthetic', *TINY, '--out', str(tmp_path / 'runs')])
     err = capsys.readouterr().err
     assert e.value.code == 2 and len(err.strip().splitlines()) == 1 and 'No space left on device' in err and 'history.csv' in err, err
