@@ -11,7 +11,7 @@ import argparse
 import numpy as np
 import pandas as pd
 from fame_nb.core import ConfigError, write_csv
-from fame_nb.experiments import load_run
+from fame_nb.sweeps import load_run
 from fame_nb.famousrec import FamouSRec, routing_table
 from fame_nb.metrics import evaluate
 from fame_nb.train import eval_options, get_device

@@ -192,7 +192,6 @@ def cmd_ablate(args):
     "Run one experiment of notebook 07 and print its summary."
     import shlex
     from pathlib import Path
-    from fame_nb import experiments as E
     from fame_nb.fame_train import FAMEPlusOptions
     from fame_nb.distributed import launched
     if launched(): raise ConfigError("fame-nb ablate does not run under torchrun (its processes would each take other runs); "
@@ -236,7 +235,7 @@ def _join_workers(procs):
 def _run_ablate(args, cfg, x, out, command, kw):
     "The experiment itself (one worker)."
     from pathlib import Path
-    from fame_nb import experiments as E
+    from fame_nb import experiments as E, sweeps as S
     if x == 'heads': res = E.head_sweep(cfg, _int_list(args.sweep_heads or map(str, E.HEADS), '--heads'), **kw)
     elif x == 'experts':
         res = E.expert_sweep(cfg, _int_list(args.sweep_experts or map(str, E.EXPERTS), '--experts'),
@@ -251,7 +250,7 @@ def _run_ablate(args, cfg, x, out, command, kw):
         print(res.to_string(index=False, float_format=lambda v: f'{v:.3f}'))
         print(f"wrote {Path(out) / 'tsne.csv'} and {Path(out) / 'tsne.png'}")
         return
-    t, cap = E.table4(res) if x == 'table4' else E.format_table(E.summarize(res), index=['label', 'heads', 'experts'], columns='metric')
+    t, cap = E.table4(res) if x == 'table4' else S.format_table(S.summarize(res), index=['label', 'heads', 'experts'], columns='metric')
     print(f"test split, {cap}:"); print(t.to_string())
     name = {'heads': 'head_sweep', 'experts': 'expert_sweep', 'table4': 'table4'}[x]
     miss = f", {len(res.attrs['missing'])} not finished (--report-only): {' '.join(res.attrs['missing'])}" if res.attrs['missing'] else ''
@@ -279,7 +278,7 @@ def cmd_ablate_famousrec(args):
     "Run `ablate famousrec`, `famousrec-experts` or `famousrec-fixed` and print its summary."
     import shlex
     from pathlib import Path
-    from fame_nb import experiments as E, famousrec_experiments as FX
+    from fame_nb import famousrec_experiments as FX, sweeps as S
     x = args.experiment
     if (bad := _given(args, _fields(FAMEPlusOptions) - _fields(FamouSRecOptions))): raise ConfigError(f"--{bad.replace('_', '-')} is not used by ablate {x}")
     if args.sweep_heads or args.pairs or args.sweep_raw_mlp:
@@ -299,7 +298,7 @@ def cmd_ablate_famousrec(args):
     try: res = run(cfg, seeds=args.seeds, out=out, progress=not args.quiet, command=command, report_only=args.report_only)
     finally: _join_workers(helpers)
     name = x.replace('-', '_')
-    t, cap = E.format_table(E.summarize(res, metrics=('HR@5', 'HR@10', 'NDCG@5', 'NDCG@10', 'NDCG@20')), index='label', columns='metric')
+    t, cap = S.format_table(S.summarize(res, metrics=('HR@5', 'HR@10', 'NDCG@5', 'NDCG@10', 'NDCG@20')), index='label', columns='metric')
     print(f"test split, {cap}:"); print(t.to_string())
     if x == 'famousrec-fixed':
         print(f"share of test users routed to each expert by history length (mean over seeds):")
@@ -326,15 +325,15 @@ def add_recommend_command(sub):
 
 def cmd_recommend(args):
     "Print the case study of one user, or gate statistics, for a trained FAME run."
-    from fame_nb import experiments as E
+    from fame_nb import experiments as E, sweeps as S
     if args.k < 1: raise ConfigError(f"--k must be >= 1, got {args.k}")
     from fame_nb.runs import require_finished, read_json
     rd = require_finished(args.run, '--run')
-    if not ((rd / 'config.json').is_file() and (rd / 'model.safetensors').is_file()): E.load_run(rd)   # raises the one-line error
+    if not ((rd / 'config.json').is_file() and (rd / 'model.safetensors').is_file()): S.load_run(rd)   # raises the one-line error
     raw = read_json(rd / 'config.json')
     if raw.get('model') not in ('fame', 'fame+', 'fame+raw'):
         raise ConfigError(f"--run {args.run}: a {raw.get('model')} run; recommend needs a FAME model (fame, fame+ or fame+raw)")
-    model, cfg, data = E.load_run(rd, data_dir=args.data_dir)
+    model, cfg, data = S.load_run(rd, data_dir=args.data_dir)
     if args.gates:
         gt = E.gate_table(model, data)
         print(f"{args.run}: {data.name}, {cfg.model}, H={cfg.heads} N={cfg.experts}; gates over {len(gt):,} test users")
@@ -447,7 +446,7 @@ def _labelled(runs) -> dict:
 
 def cmd_evaluate(args):
     "Evaluate finished runs again; print (and with --out write) runs x metrics, or switches x runs with --switches."
-    from fame_nb.experiments import load_run, METRICS
+    from fame_nb.sweeps import load_run, METRICS
     from fame_nb.compare import protocol_switches, switch_table, frame_markdown
     from fame_nb.core import write_csv, write_text, flag
     from fame_nb.metrics import evaluate, SAMPLED_WARNING

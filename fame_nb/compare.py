@@ -20,7 +20,7 @@ from .train import (TrainConfig, MODELS, make_config, config_from_dict, train_ru
                            eval_options, resolve_paths, model_spec)
 from .runs import load_weights, read_json, get_device, run_status
 from .model import SASRecOptions
-from .experiments import run_lock, is_finished, config_mismatch, save_figure, load_run
+from .sweeps import run_lock, is_finished, config_mismatch, save_figure, load_run
 from .tuning import tuned_config, best_path, dataset_key, sasrec_part
 
 # %% auto #0

@@ -12,7 +12,8 @@ from .core import write_csv
 from .seqdata import SeqData
 from .supcon import as_codes, max_valid_k
 from .runs import read_json, run_status
-from .experiments import summarize, table4, flat_record, METRICS, _NOT_COMPARED
+from .sweeps import summarize, flat_record, METRICS, _NOT_COMPARED
+from .experiments import table4
 
 # %% auto #0
 __all__ = ['PAPER_TABLE4', 'pk_coverage', 'show_tsne', 'separation_table', 'collect_runs', 'export_results', 'table4_vs_paper',

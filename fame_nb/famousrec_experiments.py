@@ -14,7 +14,7 @@ from .data import load_dataset
 from .famousrec import (expert_kinds, filter_response, plot_filter_response, routing_table, routing_by_length, plot_routing,
                                fixed_expert_metrics)
 from .train import TrainConfig, resolve_paths
-from .experiments import Variant, variant_config, run_path, run_sweep, summarize, save_figure, load_run, METRICS
+from .sweeps import Variant, variant_config, run_path, run_sweep, summarize, save_figure, load_run, METRICS
 
 # %% auto #0
 __all__ = ['FAMOUSREC_ORDER', 'famousrec_variants', 'famousrec_expert_variants', 'plot_variants', 'famousrec_ablation',

@@ -13,7 +13,7 @@ from .data import SeqData, load_dataset
 from .train import (TrainConfig, MODELS, EPOCH_CALLBACKS, make_config, config_from_dict, train_run, protocol, resolve_paths)
 from .runs import read_json
 from .model import SASRecOptions
-from .experiments import run_lock, is_finished, config_mismatch
+from .sweeps import run_lock, is_finished, config_mismatch
 
 # %% auto #0
 __all__ = ['SPACES', 'SASREC_SHARED', 'register_space', 'shared_space', 'space_sasrec', 'space_bert4rec', 'space_cl4srec',
