@@ -12,7 +12,6 @@ import pandas as pd
 from fame_nb.core import ConfigError, write_csv
 from fame_nb.sweeps import load_run
 from fame_nb.famousrec import FamouSRec, fixed_expert_metrics
-from fame_nb.train import get_device
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -24,12 +23,12 @@ def main():
         label, _, rd = spec.rpartition('=')
         model, cfg, data = load_run(rd)
         if not isinstance(model, FamouSRec): raise SystemExit(f"{rd}: a {cfg.model} run, not FamouSRec")
-        model.to(get_device('cpu'))
+        gate = cfg.flat()['gate']                         # load_run gives the model on the CPU
+        own = 'mean of experts' if gate == 'mean' else 'learned routing'
         for split in ('valid', 'test'):
             fx = fixed_expert_metrics(model, data, split, exclude_history=not cfg.keep_history, max_len=cfg.max_len)
-            own = 'mean of experts' if cfg.flat()['gate'] == 'mean' else 'learned routing'
             for routing, m in fx.iterrows():
-                rows += [{'run': label or rd, 'seed': cfg.seed, 'gate': cfg.flat()['gate'],
+                rows += [{'run': label or rd, 'seed': cfg.seed, 'gate': gate,
                           'routing': own if routing == 'learned routing' else routing, 'split': split, 'metric': k, 'value': v}
                          for k, v in m.items()]
     res = pd.DataFrame(rows)

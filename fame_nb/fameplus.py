@@ -12,7 +12,7 @@ from .core import write_csv
 from .seqdata import SeqData
 from .supcon import as_codes, max_valid_k
 from .runs import read_json, run_status
-from .sweeps import summarize, flat_record, METRICS, _NOT_COMPARED
+from .sweeps import summarize, flat_record, mean_std, METRICS, _NOT_COMPARED
 from .experiments import table4
 
 # %% auto #0
@@ -46,7 +46,7 @@ def show_tsne(folder):
 def separation_table(csv) -> pd.DataFrame:
     "Mean ± std over seeds of the rows `bench/bench_facets.py --csv` wrote: held-out k-NN accuracy and silhouette per facet, K and space."
     r = pd.read_csv(csv)
-    cell = lambda s: f"{s.mean():.3f} ± {s.std():.3f}" if len(s) > 1 else f"{s.mean():.3f}"
+    cell = lambda s: mean_std(s, digits=3)
     return r.groupby(['facet', 'K', 'space'], sort=False).agg(seeds=('seed', 'nunique'), held_out=('held-out items', 'mean'),
                                                               kNN_acc=('kNN acc', cell), silhouette=('silhouette', cell))
 

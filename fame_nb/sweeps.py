@@ -18,8 +18,8 @@ from .runs import load_weights, run_status, require_finished, read_json, check_s
 
 # %% auto #0
 __all__ = ['METRICS', 'Variant', 'variant_config', 'run_path', 'is_finished', 'flat_record', 'config_mismatch', 'run_record',
-           'run_lock', 'run_locked', 'collect_results', 'run_sweep', 'summarize', 'format_table', 'load_run',
-           'save_figure']
+           'run_lock', 'run_locked', 'collect_results', 'run_sweep', 'summarize', 'mean_std', 'format_table',
+           'load_run', 'save_figure']
 
 # %% ../nbs/06a_sweeps.ipynb #3136005e
 @dataclass
@@ -186,6 +186,11 @@ def summarize(res: pd.DataFrame, split: str = 'test', metrics=('HR@20', 'NDCG@20
     r['experts'] = r['experts'].fillna(0).astype(int)
     s = r.groupby(keys, sort=False, dropna=False)['value'].agg(mean='mean', std='std', n_seeds='count').reset_index()
     return s
+
+def mean_std(values, digits: int = 4) -> str:
+    "The `mean ± std` cell of `values` over seeds (the std only with two or more)."
+    v = pd.Series(values, dtype=float)
+    return f"{v.mean():.{digits}f}" + (f" ± {v.std():.{digits}f}" if len(v) > 1 else '')
 
 def format_table(summary: pd.DataFrame, index='metric', columns='label', digits=4) -> tuple:
     "`mean ± std` cells (std only with 2+ seeds) pivoted to `index` x `columns`, and a caption naming the seed counts."
