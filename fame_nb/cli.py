@@ -178,6 +178,9 @@ def add_ablate_command(sub):
     a.add_argument('--top', type=int, default=10, metavar='C', help='tsne: colour the C largest classes of facet 1 (default: 10)')
     a.add_argument('--report-only', action='store_true',
                    help='heads/experts/table4: train nothing; summarise the finished runs of --seeds and list the missing ones')
+    a.add_argument('--only', nargs='+', default=None, metavar='VARIANT',
+                   help="train only these variants (a label such as 'w/o L_bal', or a run-folder name) and those they start from; "
+                        'the CSV still collects every finished run of the experiment (split a sweep across processes or machines)')
     from fame_nb.fame_train import FAMEPlusOptions
     add_config_options(a, TrainConfig, skip=('model', 'seed', 'out'), title='shared training options')
     add_config_options(a, FAMEPlusOptions, skip=('heads', 'experts', 'pretrained'), title='FAME / FAME+ options (every variant)')
@@ -202,8 +205,10 @@ def cmd_ablate(args):
     ds = Path(cfg.dataset).stem if cfg.dataset.endswith('.txt') else cfg.dataset
     out = args.out or str(Path('ablate') / ds)
     command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['ablate'] else None
-    kw = dict(seeds=args.seeds, out=out, progress=not args.quiet, command=command, report_only=args.report_only)
-    if x == 'tsne' and args.report_only: raise ConfigError("--report-only is not used by ablate tsne (it trains one SupCon projector)")
+    kw = dict(seeds=args.seeds, out=out, progress=not args.quiet, command=command, report_only=args.report_only, only=args.only)
+    if x == 'tsne' and (args.report_only or args.only):
+        raise ConfigError(f"--{'report-only' if args.report_only else 'only'} is not used by ablate tsne (it trains one SupCon projector)")
+    if args.report_only and args.only: raise ConfigError("--only is not used with --report-only (which trains nothing)")
     if x != 'table4' and args.pairs: raise ConfigError(f"--pairs is only used by ablate table4")
     if x != 'table4' and args.sweep_raw_mlp: raise ConfigError(f"--raw-mlp is only used by ablate table4")
     if x in ('heads', 'tsne') and args.sweep_experts: raise ConfigError(f"--experts is not used by ablate {x}")
@@ -214,6 +219,11 @@ def cmd_ablate(args):
     helpers = _start_workers(args, args.workers - 1) if args.workers > 1 else []
     try: _run_ablate(args, cfg, x, out, command, kw)
     finally: _join_workers(helpers)
+
+def _missing(args, missing) -> str:
+    "The summary's note on the runs this call left untrained (`--report-only`, or variants outside `--only`)."
+    if not missing: return ''
+    return f", {len(missing)} not finished ({'--report-only' if args.report_only else 'not in --only'}): {' '.join(missing)}"
 
 def _start_workers(args, n: int) -> list:
     "Start `n` more processes of the same `ablate` command (quiet, their tables not printed): they share the sweep's runs."
@@ -253,7 +263,7 @@ def _run_ablate(args, cfg, x, out, command, kw):
     t, cap = E.table4(res) if x == 'table4' else S.format_table(S.summarize(res), index=['label', 'heads', 'experts'], columns='metric')
     print(f"test split, {cap}:"); print(t.to_string())
     name = {'heads': 'head_sweep', 'experts': 'expert_sweep', 'table4': 'table4'}[x]
-    miss = f", {len(res.attrs['missing'])} not finished (--report-only): {' '.join(res.attrs['missing'])}" if res.attrs['missing'] else ''
+    miss = _missing(args, res.attrs['missing'])
     print(f"trained {len(res.attrs['trained'])} run(s), reused {len(res.attrs['reused'])}{miss}; wrote {Path(out) / name}.csv and {Path(out) / name}.png")
 
 # %% ../nbs/08_cli.ipynb #c4ef2fca
@@ -285,6 +295,8 @@ def cmd_ablate_famousrec(args):
         raise ConfigError(f"--{'heads' if args.sweep_heads else 'pairs' if args.pairs else 'raw-mlp'} is not used by ablate {x}")
     if args.workers < 1: raise ConfigError(f"--workers must be >= 1, got {args.workers}")
     if args.workers > 1 and args.report_only: raise ConfigError("--workers is not used by --report-only")
+    if args.report_only and args.only: raise ConfigError("--only is not used with --report-only (which trains nothing)")
+    if x == 'famousrec-fixed' and args.only: raise ConfigError("--only is not used by ablate famousrec-fixed (it has one variant)")
     kw = given_options(args, TrainConfig, FamouSRecOptions)
     if args.sweep_experts:
         if len(args.sweep_experts) != 1: raise ConfigError(f"--experts takes one expert list here (e.g. sa,gru,mlp,mamba), got {' '.join(args.sweep_experts)}")
@@ -295,7 +307,8 @@ def cmd_ablate_famousrec(args):
     command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['ablate'] else None
     run = {'famousrec': FX.famousrec_ablation, 'famousrec-experts': FX.famousrec_expert_sweep, 'famousrec-fixed': FX.famousrec_fixed}[x]
     helpers = _start_workers(args, args.workers - 1) if args.workers > 1 else []
-    try: res = run(cfg, seeds=args.seeds, out=out, progress=not args.quiet, command=command, report_only=args.report_only)
+    only = {'only': args.only} if x != 'famousrec-fixed' else {}
+    try: res = run(cfg, seeds=args.seeds, out=out, progress=not args.quiet, command=command, report_only=args.report_only, **only)
     finally: _join_workers(helpers)
     name = x.replace('-', '_')
     t, cap = S.format_table(S.summarize(res, metrics=('HR@5', 'HR@10', 'NDCG@5', 'NDCG@10', 'NDCG@20')), index='label', columns='metric')
@@ -303,7 +316,7 @@ def cmd_ablate_famousrec(args):
     if x == 'famousrec-fixed':
         print(f"share of test users routed to each expert by history length (mean over seeds):")
         print(FX.routing_summary(out).to_string(float_format=lambda v: f'{v:.3f}'))
-    miss = f", {len(res.attrs['missing'])} not finished (--report-only): {' '.join(res.attrs['missing'])}" if res.attrs['missing'] else ''
+    miss = _missing(args, res.attrs['missing'])
     extra = ', famousrec_routing.csv/.png and famousrec_filters.csv/.png' if x == 'famousrec-fixed' else ''
     print(f"trained {len(res.attrs['trained'])} run(s), reused {len(res.attrs['reused'])}{miss}; wrote {Path(out) / name}.csv and .png{extra}")
 

@@ -78,10 +78,10 @@ def plot_head_sweep(res: pd.DataFrame):
     return plot_sweep(summarize(res), 'heads', ['SASRec', 'FAME w/o MoE'], title='Fig. 6: number of heads H', xlabel='heads H')
 
 def head_sweep(base: TrainConfig, heads=HEADS, seeds=(42,), out='ablate', data: SeqData = None, progress=True, command=None,
-               report_only=False) -> pd.DataFrame:
+               report_only=False, only=None) -> pd.DataFrame:
     "Fig. 6: train SASRec and FAME w/o MoE for each H (resumable); writes `head_sweep.csv` and `head_sweep.png` to `out`."
     if not heads: raise ConfigError("--heads: give at least one number of heads")
-    res = run_sweep('head_sweep', base, head_sweep_variants(heads), seeds, out, data, progress, command, report_only)
+    res = run_sweep('head_sweep', base, head_sweep_variants(heads), seeds, out, data, progress, command, report_only, only)
     fig = plot_head_sweep(res); save_figure(fig, Path(out) / 'head_sweep.png'); plt.close(fig)
     return res
 
@@ -111,11 +111,11 @@ def plot_expert_sweep(res: pd.DataFrame):
                       title=f"Fig. 7: experts per head N at H = {', '.join(map(str, H))}", xlabel='experts N')
 
 def expert_sweep(base: TrainConfig, experts=EXPERTS, heads='best', seeds=(42,), out='ablate', data: SeqData = None, progress=True,
-                 command=None, report_only=False) -> pd.DataFrame:
+                 command=None, report_only=False, only=None) -> pd.DataFrame:
     "Fig. 7: train FAME for each N at `heads` ('best': from the head sweep in `out`), resumable; writes `expert_sweep.csv/.png`."
     if not experts: raise ConfigError("--experts: give at least one number of experts")
     H = best_setting(out, 'head_sweep', 'FAME w/o MoE', 'heads') if heads == 'best' else int(heads)
-    res = run_sweep('expert_sweep', base, expert_sweep_variants(H, experts), seeds, out, data, progress, command, report_only)
+    res = run_sweep('expert_sweep', base, expert_sweep_variants(H, experts), seeds, out, data, progress, command, report_only, only)
     fig = plot_expert_sweep(res); save_figure(fig, Path(out) / 'expert_sweep.png'); plt.close(fig)
     return res
 
@@ -175,7 +175,7 @@ def plot_table4(res: pd.DataFrame):
     return fig
 
 def table4_sweep(base: TrainConfig, experts='best', pairs=None, seeds=(42,), out='ablate', data: SeqData = None,
-                 progress=True, command=None, report_only=False, raw_mlps=('fixed',)) -> pd.DataFrame:
+                 progress=True, command=None, report_only=False, raw_mlps=('fixed',), only=None) -> pd.DataFrame:
     "Table 4: train SASRec, FAME, FAME+raw and FAME+ per facet set (default: `table4_facet_sets`), resumable; writes `table4.csv` and `table4.png`."
     data = data if data is not None else load_dataset(base.dataset, base.data_dir, base.min_count)
     if not data.facets: raise ConfigError(f"table4: dataset {data.name} has no facets; FAME+ needs at least one")
@@ -183,7 +183,7 @@ def table4_sweep(base: TrainConfig, experts='best', pairs=None, seeds=(42,), out
     if bad or not raw_mlps: raise ConfigError(f"--raw-mlp: expected fixed and/or trained, got {' '.join(map(str, raw_mlps)) or 'nothing'}")
     N = best_setting(out, 'expert_sweep', 'FAME', 'experts') if experts == 'best' else int(experts)
     vs = table4_variants(data.facets, N, table4_facet_sets(data.facets) if pairs is None else pairs, raw_mlps)
-    res = run_sweep('table4', base, vs, seeds, out, data, progress, command, report_only)
+    res = run_sweep('table4', base, vs, seeds, out, data, progress, command, report_only, only)
     fig = plot_table4(res); save_figure(fig, Path(out) / 'table4.png'); plt.close(fig)
     return res
 

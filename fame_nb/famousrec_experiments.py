@@ -68,18 +68,18 @@ def plot_variants(res: pd.DataFrame, order=None, metrics=('HR@10', 'NDCG@10'), t
     return fig
 
 def famousrec_ablation(base: TrainConfig, experts=None, seeds=(42,), out='ablate', data: SeqData = None, progress=True, command=None,
-                       report_only=False) -> pd.DataFrame:
+                       report_only=False, only=None) -> pd.DataFrame:
     "Table 3: train FamouSRec and its five ablations for each seed (resumable); writes `famousrec.csv` and `famousrec.png`."
     base, e, _ = _famousrec_base(base, experts)
-    res = run_sweep('famousrec', base, famousrec_variants(e), seeds, out, data, progress, command, report_only)
+    res = run_sweep('famousrec', base, famousrec_variants(e), seeds, out, data, progress, command, report_only, only)
     fig = plot_variants(res, FAMOUSREC_ORDER, title=f'Table 3: FamouSRec ({e}) ablations'); save_figure(fig, Path(out) / 'famousrec.png'); plt.close(fig)
     return res
 
 def famousrec_expert_sweep(base: TrainConfig, experts=None, seeds=(42,), out='ablate', data: SeqData = None, progress=True, command=None,
-                           report_only=False) -> pd.DataFrame:
+                           report_only=False, only=None) -> pd.DataFrame:
     "Fig. 4: heterogeneous against homogeneous experts (resumable); writes `famousrec_experts.csv` and `famousrec_experts.png`."
     base, e, _ = _famousrec_base(base, experts)
-    res = run_sweep('famousrec_experts', base, famousrec_expert_variants(e), seeds, out, data, progress, command, report_only)
+    res = run_sweep('famousrec_experts', base, famousrec_expert_variants(e), seeds, out, data, progress, command, report_only, only)
     fig = plot_variants(res, title=f'Fig. 4: heterogeneous ({e}) vs homogeneous experts'); save_figure(fig, Path(out) / 'famousrec_experts.png'); plt.close(fig)
     return res
 

@@ -18,8 +18,8 @@ from .runs import load_weights, run_status, require_finished, read_json, check_s
 
 # %% auto #0
 __all__ = ['METRICS', 'Variant', 'variant_config', 'run_path', 'is_finished', 'flat_record', 'config_mismatch', 'run_record',
-           'run_lock', 'run_locked', 'collect_results', 'run_sweep', 'summarize', 'mean_std', 'format_table',
-           'load_run', 'save_figure']
+           'run_lock', 'run_locked', 'selected_variants', 'collect_results', 'run_sweep', 'summarize', 'mean_std',
+           'format_table', 'load_run', 'save_figure']
 
 # %% ../nbs/06a_sweeps.ipynb #3136005e
 @dataclass
@@ -109,6 +109,20 @@ def run_locked(run_dir) -> bool:
     "Is another process training `run_dir` right now?"
     with run_lock(run_dir, wait=False) as mine: return not mine
 
+def selected_variants(variants, only=None) -> set:
+    "Names of the `variants` to train: all, or those named in `only` (a name, or a label: all variants with it) and the variants they start from."
+    if only is None: return {v.name for v in variants}
+    if not list(only): raise ConfigError("--only: give at least one variant")
+    by_name = {v.name: v for v in variants}
+    if (bad := [o for o in only if o not in by_name and all(v.label != o for v in variants)]):
+        raise ConfigError(f"--only {bad[0]!r}: no such variant in this sweep; choose from the labels {', '.join(dict.fromkeys(repr(v.label) for v in variants))} "
+                          f"or the names {', '.join(by_name)}")
+    chosen, todo = set(), [v for v in variants if v.name in only or v.label in only]
+    while todo:
+        v = todo.pop(); chosen.add(v.name)
+        if v.pretrain_from and v.pretrain_from not in chosen: todo.append(by_name[v.pretrain_from])
+    return chosen
+
 def collect_results(sweep: str, variants, seeds, out, base: TrainConfig) -> pd.DataFrame:
     "The tidy results of every finished run of the sweep (variant x seed) under `out`."
     rows = []
@@ -122,15 +136,17 @@ def collect_results(sweep: str, variants, seeds, out, base: TrainConfig) -> pd.D
 
 # %% ../nbs/06a_sweeps.ipynb #c83c851d
 def run_sweep(sweep: str, base: TrainConfig, variants, seeds=(42,), out='ablate', data: SeqData = None, progress=True,
-              command: str = None, report_only: bool = False) -> pd.DataFrame:
+              command: str = None, report_only: bool = False, only=None) -> pd.DataFrame:
     "Train every variant x seed that has no finished run under `out` (resumable), write `out/<sweep>.csv`; returns the tidy results."
     # report_only: train nothing, only collect the finished runs (e.g. while other seeds are still training elsewhere)
+    # only: names or labels of the variants to train (with those they start from); the others are collected, not trained
     out, seeds = Path(out), [int(s) for s in seeds]
     if not seeds: raise ConfigError("--seeds: give at least one seed")
     if len(set(seeds)) != len(seeds): raise ConfigError(f"--seeds must be distinct, got {seeds}")
     base = resolve_paths(base.replace()).validate()
     data = data if data is not None else load_dataset(base.dataset, base.data_dir, base.min_count)
     _check_variants(base, variants, out, data)
+    chosen = selected_variants(variants, only)
     jobs = [(s, v) for s in seeds for v in variants]
     for s, v in jobs:                                    # refuse to mix runs made with other options, before training anything
         rd = run_path(variant_config(base, v, s, out))
@@ -151,7 +167,7 @@ def run_sweep(sweep: str, base: TrainConfig, variants, seeds=(42,), out='ablate'
             cfg = variant_config(base, v, s, out)
             rd, tag = run_path(cfg), f'{v.name}/seed{s}'
             if is_finished(rd): reused.append(tag); pending.remove((s, v)); bar.update(1); continue
-            if report_only: missing.append(tag); pending.remove((s, v)); continue
+            if report_only or v.name not in chosen: missing.append(tag); pending.remove((s, v)); continue
             if v.pretrain_from:
                 dep = run_path(variant_config(base, by_name[v.pretrain_from], s, out))
                 if not is_finished(dep):
