@@ -7,28 +7,21 @@ For each finished FamouSRec run folder: validation and test metrics (the run's o
 and with every user sent to expert j (j = 1 .. K), the Fig. 5 evaluation of `fame_nb.famousrec.fixed_expert_metrics`,
 here applied to any variant (the w/o-router mean of experts, homogeneous experts). Writes a tidy CSV atomically.
 """
-import argparse
 import pandas as pd
 from fame_nb.core import ConfigError, write_csv
-from fame_nb.sweeps import load_run
-from fame_nb.famousrec import FamouSRec, fixed_expert_metrics
+from famousrec_runs import parse_runs, famousrec_runs   # bench/famousrec_runs.py
+from fame_nb.famousrec import fixed_expert_metrics
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('runs', nargs='+', metavar='LABEL=RUN', help='finished FamouSRec run folders, each named LABEL= (the seed is read from the run)')
-    p.add_argument('--out', help='tidy CSV to write (run, seed, gate, routing, split, metric, value)')
-    a = p.parse_args()
+    a = parse_runs(__doc__, 'run, seed, gate, routing, split, metric, value')
     rows = []
-    for spec in a.runs:
-        label, _, rd = spec.rpartition('=')
-        model, cfg, data = load_run(rd)
-        if not isinstance(model, FamouSRec): raise SystemExit(f"{rd}: a {cfg.model} run, not FamouSRec")
+    for label, model, cfg, data in famousrec_runs(a.runs):
         gate = cfg.flat()['gate']                         # load_run gives the model on the CPU
         own = 'mean of experts' if gate == 'mean' else 'learned routing'
         for split in ('valid', 'test'):
             fx = fixed_expert_metrics(model, data, split, exclude_history=not cfg.keep_history, max_len=cfg.max_len)
             for routing, m in fx.iterrows():
-                rows += [{'run': label or rd, 'seed': cfg.seed, 'gate': gate,
+                rows += [{'run': label, 'seed': cfg.seed, 'gate': gate,
                           'routing': own if routing == 'learned routing' else routing, 'split': split, 'metric': k, 'value': v}
                          for k, v in m.items()]
     res = pd.DataFrame(rows)

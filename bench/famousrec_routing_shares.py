@@ -7,29 +7,22 @@ For each finished FamouSRec run folder: the fraction of test users whose top-1 e
 the mean top gate probability and the mean gate entropy (nats; log K for a uniform gate), from
 `fame_nb.famousrec.routing_table`. Writes a tidy CSV atomically.
 """
-import argparse
 import numpy as np, pandas as pd
 from fame_nb.core import ConfigError, write_csv
-from fame_nb.sweeps import load_run
-from fame_nb.famousrec import FamouSRec, routing_table
+from famousrec_runs import parse_runs, famousrec_runs   # bench/famousrec_runs.py
+from fame_nb.famousrec import routing_table
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('runs', nargs='+', metavar='LABEL=RUN', help='finished FamouSRec run folders, each named LABEL= (the seed is read from the run)')
-    p.add_argument('--out', help='tidy CSV to write (run, seed, statistic, value)')
-    a = p.parse_args()
+    a = parse_runs(__doc__, 'run, seed, statistic, value')
     rows = []
-    for spec in a.runs:
-        label, _, rd = spec.rpartition('=')
-        model, cfg, data = load_run(rd)
-        if not isinstance(model, FamouSRec): raise SystemExit(f"{rd}: a {cfg.model} run, not FamouSRec")
+    for label, model, cfg, data in famousrec_runs(a.runs):
         rt = routing_table(model, data, 'test', max_len=cfg.max_len)
         g = rt.filter(like='gate_').to_numpy()
         kinds = model.kinds
         share = np.bincount(rt.expert.to_numpy(), minlength=len(kinds)) / len(rt)
         stats = {**{f'share {j + 1}: {k}': s for j, (k, s) in enumerate(zip(kinds, share))},
                  'top gate (mean)': g.max(1).mean(), 'gate entropy (mean, nats)': -(g * np.log(np.clip(g, 1e-12, None))).sum(1).mean()}
-        rows += [{'run': label or rd, 'seed': cfg.seed, 'statistic': k, 'value': float(v)} for k, v in stats.items()]
+        rows += [{'run': label, 'seed': cfg.seed, 'statistic': k, 'value': float(v)} for k, v in stats.items()]
     res = pd.DataFrame(rows)
     print(res.pivot_table(index='statistic', columns=['run', 'seed'], values='value', sort=False).round(3).to_string())
     if a.out: write_csv(a.out, res); print(f"wrote {a.out}")

@@ -199,6 +199,7 @@ def cmd_ablate(args):
     from fame_nb.distributed import launched
     if launched(): raise ConfigError("fame-nb ablate does not run under torchrun (its processes would each take other runs); "
                                      "use fame-nb ablate --workers N, or torchrun ... fame_nb.cli train for one distributed run")
+    if args.report_only and args.only: raise ConfigError("--only is not used with --report-only (which trains nothing)")
     if args.experiment in FAMOUSREC_EXPERIMENTS: return cmd_ablate_famousrec(args)
     if (bad := _given(args, FAMOUSREC_ONLY)): raise ConfigError(f"--{bad.replace('_', '-')} is only used by ablate {', '.join(FAMOUSREC_EXPERIMENTS)}")
     cfg, x = make_config('fame+', **given_options(args, TrainConfig, FAMEPlusOptions)), args.experiment
@@ -208,7 +209,6 @@ def cmd_ablate(args):
     kw = dict(seeds=args.seeds, out=out, progress=not args.quiet, command=command, report_only=args.report_only, only=args.only)
     if x == 'tsne' and (args.report_only or args.only):
         raise ConfigError(f"--{'report-only' if args.report_only else 'only'} is not used by ablate tsne (it trains one SupCon projector)")
-    if args.report_only and args.only: raise ConfigError("--only is not used with --report-only (which trains nothing)")
     if x != 'table4' and args.pairs: raise ConfigError(f"--pairs is only used by ablate table4")
     if x != 'table4' and args.sweep_raw_mlp: raise ConfigError(f"--raw-mlp is only used by ablate table4")
     if x in ('heads', 'tsne') and args.sweep_experts: raise ConfigError(f"--experts is not used by ablate {x}")
@@ -295,7 +295,6 @@ def cmd_ablate_famousrec(args):
         raise ConfigError(f"--{'heads' if args.sweep_heads else 'pairs' if args.pairs else 'raw-mlp'} is not used by ablate {x}")
     if args.workers < 1: raise ConfigError(f"--workers must be >= 1, got {args.workers}")
     if args.workers > 1 and args.report_only: raise ConfigError("--workers is not used by --report-only")
-    if args.report_only and args.only: raise ConfigError("--only is not used with --report-only (which trains nothing)")
     if x == 'famousrec-fixed' and args.only: raise ConfigError("--only is not used by ablate famousrec-fixed (it has one variant)")
     kw = given_options(args, TrainConfig, FamouSRecOptions)
     if args.sweep_experts:
