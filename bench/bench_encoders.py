@@ -23,10 +23,10 @@ import torch
 import torch.nn.functional as F
 from fame_nb.data import load_dataset, train_seqs
 from fame_nb.metrics import evaluate
-from fame_nb.train import make_config, make_windows, make_targets, ce_loss, build_model, get_device
+from fame_nb.train import make_config, ce_loss, build_model, get_device
+from fame_nb.targets import make_windows, make_targets
 from fame_nb.encoders import MaskedMamba, selective_scan
 from mambapy.mamba import MambaBlock, MambaConfig
-from mambapy.pscan import pscan
 
 MODELS = [('sasrec', {}), ('gru4rec', {}), ('fmlprec', {}), ('mamba4rec', {'scan': 'parallel'}),
           ('mamba4rec', {'scan': 'sequential'}), ('mamba4rec', {'scan': 'auto'})]

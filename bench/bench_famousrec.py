@@ -25,10 +25,10 @@ thread) on CPU, wall seconds after a synchronise on CUDA; each is the best of `-
 import argparse, time
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from fame_nb.data import load_dataset, train_seqs, split_inputs
 from fame_nb.metrics import pad_left
-from fame_nb.train import make_config, make_targets, ce_loss, build_model, get_device
+from fame_nb.train import make_config, ce_loss, build_model, get_device
+from fame_nb.targets import make_targets
 from fame_nb.encoders import make_encoder
 from fame_nb.famousrec import FamouSRec, FamouSRecOptions, FamousEmbedding, expert_kinds, run_experts
 

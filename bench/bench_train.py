@@ -23,7 +23,8 @@ import torch
 import torch.nn.functional as F
 from fame_nb.data import load_dataset
 from fame_nb.seqdata import train_seqs
-from fame_nb.train import make_config, make_windows, ce_loss, build_model, get_device
+from fame_nb.train import make_config, ce_loss, build_model, get_device
+from fame_nb.targets import make_windows
 from fame_nb.scoring import saved_bytes
 import fame_nb.moe as moe
 

@@ -4,16 +4,17 @@
 
 # %% ../nbs/04a_encoders.ipynb #11d21da6
 from __future__ import annotations
-import importlib.util, math, types, warnings
+import importlib.util, types, warnings
 from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mambapy.mamba import MambaBlock, MambaConfig
 from mambapy.pscan import pscan
-from .core import ConfigError, check_int, check_float, check_choice
+from .core import check_int, check_float, check_choice
 from .moe import attention_mask
 from .model import SeqRecModel, SASRec, SASRecBlock
+from .targets import make_targets
 
 # %% auto #0
 __all__ = ['SCANS', 'ENCODERS', 'more_padding', 'padding_gap', 'future_gap', 'seq_padding_gap', 'seq_future_gap',
@@ -467,8 +468,7 @@ def target_leaks(model, x, y, seed: int = 0, tol: float = 1e-5) -> list:
     return [(int(rows[i]), int(ts[i])) for i in hit]
 
 def check_no_target_leak(model, seqs, max_len: int = None, rows: int = 16, seed: int = 0) -> int:
-    "Raise `AssertionError` if `model`, trained on the targets it declares (`fame_nb.train.make_targets`), can see a target; returns the rows probed."
-    from fame_nb.train import make_targets                   # here: fame_nb.train imports this module
+    "Raise `AssertionError` if `model`, trained on the targets it declares (`fame_nb.targets.make_targets`), can see a target; returns the rows probed."
     was = model.training; model.train()
     cfg = types.SimpleNamespace(max_len=max_len or model.max_len, stride=None)
     T = make_targets(model, seqs, cfg, generator=torch.Generator().manual_seed(seed))

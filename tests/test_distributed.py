@@ -1,13 +1,13 @@
 """Two CPU processes (gloo) against one: the same training step and exactly the same evaluation; torchrun end to end."""
 import dataclasses, json, os, subprocess, sys
-from pathlib import Path
 import pandas as pd
 import pytest
 import torch
 from fame_nb.data import load_dataset, train_seqs
 from fame_nb.distributed import spawn
 from fame_nb.metrics import evaluate
-from fame_nb.train import make_config, config_from_dict, build_model, fit, make_targets
+from fame_nb.train import make_config, config_from_dict, build_model, fit
+from fame_nb.targets import make_targets
 
 EV = dict(split='test', return_ranks=True, ties='random', seed=1, batch_size=50)
 
