@@ -14,7 +14,7 @@ layer starts closer to SASRec:
 Each variant is evaluated on validation before fine-tuning, then fine-tuned with the run's options (early stopping on
 validation NDCG@10); the script prints validation NDCG@10 at start and per epoch, the best epoch and the test metrics.
 """
-import argparse, copy, json
+import argparse, json
 import torch
 from fame_nb.data import load_dataset
 from fame_nb.metrics import evaluate

@@ -19,7 +19,7 @@ Every variant is a registered model trained by this project's loop and evaluated
 (RecBole's protocol), so only the factor under study changes. Finished runs are reused (rerun the script to resume).
 Writes <out>/recbole_gap.csv (valid and test metrics per run) and prints the table sorted by validation NDCG@10.
 """
-import argparse, dataclasses, json, math, sys
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
@@ -27,8 +27,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from fame_nb.core import check_int, check_float, check_choice, write_csv
-from fame_nb.model import SeqRecModel, SASRec, SASRecOptions
-from fame_nb.train import register_model, make_config, train_run, run_status, read_json, MODELS
+from fame_nb.model import SeqRecModel
+from fame_nb.train import register_model, make_config, train_run, run_status, read_json
 
 @dataclass
 class RecBoleSASRecOptions:

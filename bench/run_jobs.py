@@ -8,7 +8,7 @@ deadline, running jobs are interrupted (SIGINT: a `fame-nb train` run marks itse
 `fame-nb train --resume RUN`) and jobs not started are listed. Writes `summary.json` (command, exit status, seconds) to
 the log folder.
 """
-import argparse, json, os, shlex, signal, subprocess, sys, time
+import argparse, json, os, signal, subprocess, time
 from pathlib import Path
 
 def main():

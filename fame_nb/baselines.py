@@ -4,7 +4,6 @@
 
 # %% ../nbs/04c_baselines.ipynb #202b95e4
 from __future__ import annotations
-import math
 from dataclasses import dataclass
 import torch
 import torch.nn as nn

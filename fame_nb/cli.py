@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_cli.ipynb #ac9fd339
 from __future__ import annotations
-import argparse, dataclasses, sys, time
+import argparse, dataclasses, sys
 from pathlib import Path
 import pandas as pd
 from fastcore.docments import docments
@@ -209,8 +209,8 @@ def cmd_ablate(args):
     kw = dict(seeds=args.seeds, out=out, progress=not args.quiet, command=command, report_only=args.report_only, only=args.only)
     if x == 'tsne' and (args.report_only or args.only):
         raise ConfigError(f"--{'report-only' if args.report_only else 'only'} is not used by ablate tsne (it trains one SupCon projector)")
-    if x != 'table4' and args.pairs: raise ConfigError(f"--pairs is only used by ablate table4")
-    if x != 'table4' and args.sweep_raw_mlp: raise ConfigError(f"--raw-mlp is only used by ablate table4")
+    if x != 'table4' and args.pairs: raise ConfigError("--pairs is only used by ablate table4")
+    if x != 'table4' and args.sweep_raw_mlp: raise ConfigError("--raw-mlp is only used by ablate table4")
     if x in ('heads', 'tsne') and args.sweep_experts: raise ConfigError(f"--experts is not used by ablate {x}")
     if x == 'table4' and args.sweep_heads: raise ConfigError("--heads is not used by ablate table4 (FAME+ has one head per facet: 2)")
     if args.top < 1: raise ConfigError(f"--top must be >= 1, got {args.top}")
@@ -313,7 +313,7 @@ def cmd_ablate_famousrec(args):
     t, cap = S.format_table(S.summarize(res, metrics=('HR@5', 'HR@10', 'NDCG@5', 'NDCG@10', 'NDCG@20')), index='label', columns='metric')
     print(f"test split, {cap}:"); print(t.to_string())
     if x == 'famousrec-fixed':
-        print(f"share of test users routed to each expert by history length (mean over seeds):")
+        print("share of test users routed to each expert by history length (mean over seeds):")
         print(FX.routing_summary(out).to_string(float_format=lambda v: f'{v:.3f}'))
     miss = _missing(args, res.attrs['missing'])
     extra = ', famousrec_routing.csv/.png and famousrec_filters.csv/.png' if x == 'famousrec-fixed' else ''

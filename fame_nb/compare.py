@@ -4,7 +4,7 @@
 
 # %% ../nbs/09a_compare.ipynb #0c4fcd9a
 from __future__ import annotations
-import dataclasses, json, os, shutil, sys, time
+import dataclasses, os, shutil, sys
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -13,13 +13,12 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from scipy import stats
 from tqdm.auto import tqdm
-from .core import ConfigError, write_json, write_csv, write_text
+from .core import ConfigError, write_csv, write_text
 from .data import SeqData, load_dataset
-from .metrics import evaluate, rank_metrics, KS
-from .train import (TrainConfig, MODELS, make_config, config_from_dict, train_run, build_model, protocol, protocol_line,
+from .metrics import evaluate, KS
+from .train import (TrainConfig, make_config, config_from_dict, train_run, build_model, protocol, protocol_line,
                            eval_options, resolve_paths, model_spec)
 from .runs import load_weights, read_json, get_device, run_status
-from .model import SASRecOptions
 from .sweeps import run_lock, is_finished, config_mismatch, save_figure, load_run
 from .tuning import tuned_config, best_path, dataset_key, sasrec_part
 

@@ -9,7 +9,7 @@ import torch
 from .core import ConfigError
 from .seqdata import SeqData, split_inputs
 from .scoring import scores_by_table
-from .distributed import world_size, rank, gather_objects, user_block
+from .distributed import world_size, gather_objects, user_block
 
 # %% auto #0
 __all__ = ['KS', 'TIES', 'SAMPLINGS', 'SAMPLED_WARNING', 'NonFiniteScores', 'rank_counts', 'ranks_from_counts', 'ranks_of',

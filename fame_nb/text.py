@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_text.ipynb #0af1e293
 from __future__ import annotations
-import hashlib, json, os, tempfile, warnings
+import hashlib, json, os, warnings
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np

@@ -6,7 +6,6 @@
 from __future__ import annotations
 import contextlib, dataclasses, shutil
 from pathlib import Path
-import pandas as pd
 from tqdm.auto import tqdm
 from .core import ConfigError, write_json, write_csv
 from .data import SeqData, load_dataset

@@ -2,7 +2,7 @@
 files with item metadata, Instruments), single-file and multi-source downloads served on 127.0.0.1, first-download checksum
 records, the processed cache (checksums, bit flips), interrupted downloads and preparations, the `fame-nb data` command, and a
 matrix of bad input files, each ending in one line that names the file and line."""
-import gzip, hashlib, http.server, io, json, os, shutil, signal, subprocess, sys, threading, time, warnings, zipfile
+import gzip, hashlib, http.server, io, json, os, shutil, signal, subprocess, sys, threading, time, zipfile
 from functools import partial
 from pathlib import Path
 import numpy as np

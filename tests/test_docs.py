@@ -10,7 +10,7 @@ resources are therefore reported but allowed, anything else is an error.
 
 The test skips only when Chromium is absent and $CI is not set (`.ci/run` installs Chromium and sets CI).
 """
-import ast, html, json, os, re, shutil, subprocess, sys, tempfile
+import ast, html, json, os, re, shutil, subprocess, sys
 from pathlib import Path
 import pytest
 

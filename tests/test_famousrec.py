@@ -4,7 +4,7 @@ import json, os
 from pathlib import Path
 import pytest
 import torch
-from fame_nb.famousrec import FamouSRec, FamouSRecOptions, pair_kl, SoftmaxStats
+from fame_nb.famousrec import SoftmaxStats
 
 SHARED = Path(os.environ.get('FAME_NB_DATA', Path(__file__).resolve().parents[2] / 'shared' / 'data'))
 QUICK = ['--dataset', 'synthetic', '--model', 'famousrec', '--epochs', '1', '--dim', '16', '--max-len', '12', '--quiet',

@@ -2,7 +2,7 @@
 stderr that names the culprit (option, file or run), no traceback, and nothing half-made left behind.
 
 Grows with every loader and option: add a row to the matrix that matches the case."""
-import json, os, shutil, signal, subprocess, sys, time
+import json, os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
 

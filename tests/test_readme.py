@@ -1,5 +1,5 @@
 "README.md is generated from nbs/index.ipynb; its two runnable blocks are the Makefile's main job and CI's test command."
-import re, subprocess, sys
+import re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
