@@ -160,7 +160,8 @@ def _facet_set(p: str) -> tuple:
 def add_ablate_command(sub):
     "Add the `ablate` sub-command (the sweeps and figures of notebook 07) to the sub-parsers `sub`."
     a = sub.add_parser('ablate', help='resumable experiments: heads (Fig. 6), experts (Fig. 7), table4 (Table 4), tsne (Fig. 8); '
-                                      'famousrec (its Table 3), famousrec-experts (Fig. 4), famousrec-fixed (Fig. 5, filters, routing)',
+                                      'famousrec (its Table 3), famousrec-experts (Fig. 4), famousrec-fixed (Fig. 5, filters, routing), '
+                                      'famousrec-choices (the options the paper leaves open, on validation)',
                        description='Train the variants of one experiment for each seed (same data, same seeds), resumably: a finished '
                                    'run under --out is never trained again. Writes <experiment>.csv (tidy results) and '
                                    '<experiment>.png to --out and prints the test metrics (mean ± std over seeds).')
@@ -267,7 +268,7 @@ def _run_ablate(args, cfg, x, out, command, kw):
     print(f"trained {len(res.attrs['trained'])} run(s), reused {len(res.attrs['reused'])}{miss}; wrote {Path(out) / name}.csv and {Path(out) / name}.png")
 
 # %% ../nbs/08_cli.ipynb #c4ef2fca
-FAMOUSREC_EXPERIMENTS = ('famousrec', 'famousrec-experts', 'famousrec-fixed')
+FAMOUSREC_EXPERIMENTS = ('famousrec', 'famousrec-experts', 'famousrec-fixed', 'famousrec-choices')
 
 def _fields(cls) -> set: return {f.name for f in dataclasses.fields(cls)}
 
@@ -285,7 +286,7 @@ def add_famousrec_options(a):
                        title='FamouSRec options (ablate famousrec*; --dim, --layers, --dropout and --tau above apply to it too)')
 
 def cmd_ablate_famousrec(args):
-    "Run `ablate famousrec`, `famousrec-experts` or `famousrec-fixed` and print its summary."
+    "Run `ablate famousrec`, `famousrec-experts`, `famousrec-fixed` or `famousrec-choices` and print its summary."
     import shlex
     from pathlib import Path
     from fame_nb import famousrec_experiments as FX, sweeps as S
@@ -304,14 +305,16 @@ def cmd_ablate_famousrec(args):
     ds = Path(cfg.dataset).stem if cfg.dataset.endswith('.txt') else cfg.dataset
     out = args.out or str(Path('ablate') / ds)
     command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['ablate'] else None
-    run = {'famousrec': FX.famousrec_ablation, 'famousrec-experts': FX.famousrec_expert_sweep, 'famousrec-fixed': FX.famousrec_fixed}[x]
+    run = {'famousrec': FX.famousrec_ablation, 'famousrec-experts': FX.famousrec_expert_sweep, 'famousrec-fixed': FX.famousrec_fixed,
+           'famousrec-choices': FX.famousrec_choices}[x]
     helpers = _start_workers(args, args.workers - 1) if args.workers > 1 else []
     only = {'only': args.only} if x != 'famousrec-fixed' else {}
     try: res = run(cfg, seeds=args.seeds, out=out, progress=not args.quiet, command=command, report_only=args.report_only, **only)
     finally: _join_workers(helpers)
     name = x.replace('-', '_')
-    t, cap = S.format_table(S.summarize(res, metrics=('HR@5', 'HR@10', 'NDCG@5', 'NDCG@10', 'NDCG@20')), index='label', columns='metric')
-    print(f"test split, {cap}:"); print(t.to_string())
+    split = 'valid' if x == 'famousrec-choices' else 'test'       # the choices are made on validation data
+    t, cap = S.format_table(S.summarize(res, split, metrics=('HR@5', 'HR@10', 'NDCG@5', 'NDCG@10', 'NDCG@20')), index='label', columns='metric')
+    print(f"{split} split, {cap}:"); print(t.to_string())
     if x == 'famousrec-fixed':
         print("share of test users routed to each expert by history length (mean over seeds):")
         print(FX.routing_summary(out).to_string(float_format=lambda v: f'{v:.3f}'))
