@@ -163,11 +163,11 @@ def famousrec_choices(base: TrainConfig, experts=None, seeds=(42,), out='ablate'
     return res
 
 def choice_table(res: pd.DataFrame, metric: str = 'NDCG@10', split: str = 'valid', ref: str = 'FamouSRec') -> pd.DataFrame:
-    "Each variant's `metric` on `split`: mean ± std over seeds, change against the variant labelled `ref` (the defaults), seeds where it is higher."
+    "Each variant's `metric` on `split`: mean ± std over seeds; against the variant labelled `ref` (the defaults) on the same seeds, the mean change and the seeds where it is higher."
     d = res[(res.split == split) & (res.metric == metric)].pivot_table(index='label', columns='seed', values='value', sort=False)
     if ref not in d.index: raise ValueError(f"choice_table: no {ref!r} rows in the results (labels: {', '.join(d.index)})")
     d = d.loc[[ref] + [lab for lab in d.index if lab != ref]]
     base, mean = d.loc[ref], d.mean(axis=1)
     paired = (d.notna() & base.notna()).sum(axis=1)
-    return pd.DataFrame({'seeds': d.notna().sum(axis=1), 'mean': mean, 'std': d.std(axis=1), 'change': mean / mean[ref] - 1,
+    return pd.DataFrame({'seeds': d.notna().sum(axis=1), 'mean': mean, 'std': d.std(axis=1), 'change': (d / base - 1).mean(axis=1),   # paired
                          'higher on': d.gt(base, axis=1).sum(axis=1).astype(str) + ' of ' + paired.astype(str)})
