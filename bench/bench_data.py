@@ -34,7 +34,6 @@ def gen_beauty_raw(root: Path, seed=0):
     rng = np.random.default_rng(seed)
     n_users, n_items, n = 22_363, 12_101, 198_502
     lens = 5 + rng.multinomial(n - 5 * n_users, rng.dirichlet(np.full(n_users, 0.5)))
-    users = np.repeat(np.arange(n_users), lens)
     pop = 1 / (np.arange(n_items) + 20.0) ** 0.9
     items = np.concatenate([np.tile(np.arange(n_items), 5), rng.choice(n_items, n - 5 * n_items, p=pop / pop.sum())])
     rng.shuffle(items)
