@@ -69,8 +69,6 @@ def add_ablate_command(sub):
 
 def cmd_ablate(args):
     "Run one experiment of notebook 07 and print its summary."
-    import shlex
-    from pathlib import Path
     from fame_nb.fame_train import FAMEPlusOptions
     from fame_nb.distributed import launched
     if launched(): raise ConfigError("fame-nb ablate does not run under torchrun (its processes would each take other runs); "
@@ -79,9 +77,7 @@ def cmd_ablate(args):
     if args.experiment in FAMOUSREC_EXPERIMENTS: return cmd_ablate_famousrec(args)
     if (bad := _given(args, FAMOUSREC_ONLY)): raise ConfigError(f"--{bad.replace('_', '-')} is only used by ablate {', '.join(FAMOUSREC_EXPERIMENTS)}")
     cfg, x = make_config('fame+', **given_options(args, TrainConfig, FAMEPlusOptions)), args.experiment
-    ds = Path(cfg.dataset).stem if cfg.dataset.endswith('.txt') else cfg.dataset
-    out = args.out or str(Path('ablate') / ds)
-    command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['ablate'] else None
+    out, command = _out_and_command(args, cfg)
     kw = dict(seeds=args.seeds, out=out, progress=not args.quiet, command=command, report_only=args.report_only, only=args.only)
     if x == 'tsne' and (args.report_only or args.only):
         raise ConfigError(f"--{'report-only' if args.report_only else 'only'} is not used by ablate tsne (it trains one SupCon projector)")
@@ -95,6 +91,14 @@ def cmd_ablate(args):
     helpers = _start_workers(args, args.workers - 1) if args.workers > 1 else []
     try: _run_ablate(args, cfg, x, out, command, kw)
     finally: _join_workers(helpers)
+
+def _out_and_command(args, cfg) -> tuple:
+    "The sweep's folder (`--out`, else ablate/<dataset>) and the command line to record (when run as `fame-nb ablate`)."
+    import shlex
+    from pathlib import Path
+    ds = Path(cfg.dataset).stem if cfg.dataset.endswith('.txt') else cfg.dataset
+    command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['ablate'] else None
+    return args.out or str(Path('ablate') / ds), command
 
 def _missing(args, missing) -> str:
     "The summary's note on the runs this call left untrained (`--report-only`, or variants outside `--only`)."
@@ -162,7 +166,6 @@ def add_famousrec_options(a):
 
 def cmd_ablate_famousrec(args):
     "Run `ablate famousrec`, `famousrec-experts`, `famousrec-fixed` or `famousrec-choices` and print its summary."
-    import shlex
     from pathlib import Path
     from fame_nb import famousrec_experiments as FX, sweeps as S
     x = args.experiment
@@ -177,9 +180,7 @@ def cmd_ablate_famousrec(args):
         if len(args.sweep_experts) != 1: raise ConfigError(f"--experts takes one expert list here (e.g. sa,gru,mlp,mamba), got {' '.join(args.sweep_experts)}")
         kw['experts'] = args.sweep_experts[0]
     cfg = make_config('famousrec', **kw)
-    ds = Path(cfg.dataset).stem if cfg.dataset.endswith('.txt') else cfg.dataset
-    out = args.out or str(Path('ablate') / ds)
-    command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['ablate'] else None
+    out, command = _out_and_command(args, cfg)
     run = {'famousrec': FX.famousrec_ablation, 'famousrec-experts': FX.famousrec_expert_sweep, 'famousrec-fixed': FX.famousrec_fixed,
            'famousrec-choices': FX.famousrec_choices}[x]
     helpers = _start_workers(args, args.workers - 1) if args.workers > 1 else []
