@@ -136,14 +136,16 @@ def cmd_data(args):
     print(f"{where} in {info['seconds']:.2f} s")
 
 # %% ../nbs/08_cli.ipynb #d05124b5
-def add_tune_command(sub):
-    "Add the `tune` sub-command (Optuna search of one model on validation NDCG@10)."
+def add_tune_command(sub, model: str = 'sasrec'):
+    "Add the `tune` sub-command (Optuna search of one model on validation NDCG@10) with the shared options and `model`'s own."
     t = sub.add_parser('tune', help="tune one model's hyper-parameters on validation NDCG@10 (Optuna, resumable)",
                        description="Search the hyper-parameters of --model on --dataset with Optuna (TPE, median pruning from per-epoch "
                                    "validation NDCG@10), in a study stored in --storage (default: SQLite <out>/optuna.db; any Optuna RDB URL "
                                    "lets several processes share the study). --trials is the study's total: an interrupted search resumes. "
                                    "Writes <out>/<dataset>/<model>/best.json (read by fame-nb compare --tuned <out>) and trials.csv. "
-                                   "FAME is tuned on its fine-tuning stage, from the tuned SASRec in <out> (tune sasrec first).")
+                                   "FAME is tuned on its fine-tuning stage, from the tuned SASRec in <out> (tune sasrec first). "
+                                   "A given model option (or --lr, --weight-decay) is held at its value in every trial, not searched; "
+                                   f"options below are those of --model {model}, fame-nb tune --model NAME --help shows NAME's.")
     t.add_argument('--model', required=True, choices=list(MODELS), help='model to tune')
     t.add_argument('--trials', type=int, default=20, metavar='N', help='trials in the study, in total (default: 20)')
     t.add_argument('--timeout', type=float, default=None, metavar='SECONDS', help='stop starting new trials after this long (default: none)')
@@ -151,6 +153,7 @@ def add_tune_command(sub):
     t.add_argument('--study', default=None, metavar='NAME', help='study name (default: <dataset>-<model>)')
     t.add_argument('--out', default='tune', metavar='DIR', help='folder of studies, trials and best configurations (default: tune)')
     add_config_options(t, TrainConfig, skip=('model', 'out'), title='shared options (every trial)')
+    add_config_options(t, MODELS[model].options, title=f'{model} options (held fixed in every trial where given)')
     t.add_argument('--quiet', action='store_true', help='no progress bar')
     t.set_defaults(func=cmd_tune)
 
@@ -158,14 +161,18 @@ def cmd_tune(args):
     "Tune one model and print its best configuration."
     import shlex
     from fame_nb.tuning import tune, best_path
-    base = make_config(args.model, **{k: v for k, v in given_options(args, TrainConfig).items() if k != 'model'})
+    own = MODELS[args.model].options
+    given = {k: v for k, v in given_options(args, TrainConfig, own).items() if k != 'model'}
+    base = make_config(args.model, **given)
+    fixed = [k for k in given if k in {f.name for f in dataclasses.fields(own)} | {'lr', 'weight_decay'}]
     command = 'fame-nb ' + ' '.join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:2] == ['tune'] else None
     res = tune(args.model, base, trials=args.trials, out=args.out, storage=args.storage, study=args.study, timeout=args.timeout,
-               progress=not args.quiet, command=command)
+               progress=not args.quiet, command=command, fixed=fixed)
     t = res['trials']
     print(f"{args.model} on {res['dataset']}: best validation NDCG@10 {res['valid_NDCG@10']:.4f} (trial {res['trial']}; "
           f"{t['complete']} complete, {t['pruned']} pruned, {t['fail']} failed)")
-    print('best: ' + ' '.join(f"--{k.replace('_', '-')} {v:.4g}" if isinstance(v, float) else f"--{k.replace('_', '-')} {v}" for k, v in res['params'].items()))
+    flags = lambda d: ' '.join(f"--{k.replace('_', '-')} {v:.4g}" if isinstance(v, float) else f"--{k.replace('_', '-')} {v}" for k, v in d.items())
+    print('best: ' + flags(res['params']) + (f"; held fixed: {flags(res['fixed'])}" if res['fixed'] else ''))
     print(f"{protocol_line(res['protocol'])}; wrote {best_path(args.out, args.model, res['dataset'])}")
 
 def add_compare_command(sub):
@@ -273,7 +280,7 @@ def make_parser(model: str = 'sasrec') -> Parser:
     from fame_nb.cli_experiments import add_ablate_command, add_recommend_command   # notebook 08a; it imports this module
     add_ablate_command(sub)
     add_recommend_command(sub)
-    add_tune_command(sub)
+    add_tune_command(sub, model if model in MODELS else 'sasrec')
     add_compare_command(sub)
     add_evaluate_command(sub)
     return p
@@ -301,7 +308,7 @@ def main(argv=None):
     p = make_parser(model)
     args, extra = p.parse_known_args(argv)
     args.argv = argv
-    if extra: p.exit(2, f"fame-nb: error: {_unknown(extra, model) if args.command == 'train' else 'unrecognized arguments: ' + ' '.join(extra)} (see fame-nb {args.command} --help)\n")
+    if extra: p.exit(2, f"fame-nb: error: {_unknown(extra, model) if args.command in ('train', 'tune') else 'unrecognized arguments: ' + ' '.join(extra)} (see fame-nb {args.command} --help)\n")
     def stop(signum, frame): raise KeyboardInterrupt             # `kill` (SIGTERM) stops a run as Ctrl-C does: marked interrupted
     try: signal.signal(signal.SIGTERM, stop)
     except ValueError: pass                                        # not in the main thread

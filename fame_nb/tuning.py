@@ -16,8 +16,8 @@ from .sweeps import run_lock, is_finished, config_mismatch
 
 # %% auto #0
 __all__ = ['SPACES', 'SASREC_SHARED', 'register_space', 'shared_space', 'space_sasrec', 'space_bert4rec', 'space_cl4srec',
-           'space_duorec', 'space_iclrec', 'space_fame', 'sasrec_part', 'pretrain_once', 'dataset_key', 'best_path',
-           'tuned_config', 'epoch_reports', 'default_storage', 'tune']
+           'space_duorec', 'space_iclrec', 'space_fame', 'space_famousrec', 'sasrec_part', 'pretrain_once',
+           'dataset_key', 'best_path', 'tuned_config', 'epoch_reports', 'default_storage', 'PartlyFixedTrial', 'tune']
 
 # %% ../nbs/09_tune.ipynb #e52925f0
 SPACES = {}
@@ -68,6 +68,13 @@ def space_fame(trial) -> dict:
             'finetune_lr': trial.suggest_float('finetune_lr', 1e-4, 3e-3, log=True),
             'finetune_parts': trial.suggest_categorical('finetune_parts', ['all', 'last', 'last+items'])}
 
+def space_famousrec(trial) -> dict:
+    "FamouSRec: d, dropout, lr, the temperature tau and the weights lambda, mu, gamma of its auxiliary losses (Eq. 17)."
+    from fame_nb.famousrec import FamouSRecOptions
+    return {**shared_space(trial, FamouSRecOptions), 'tau': trial.suggest_categorical('tau', [0.2, 0.5, 1.0]),
+            **{k: trial.suggest_categorical(k, [0.01, 0.05, 0.1, 0.5]) for k in ('lam', 'mu')},
+            'gamma': trial.suggest_categorical('gamma', [0.01, 0.1, 1.0])}
+
 # %% ../nbs/09_tune.ipynb #b6fb1107
 SASREC_SHARED = ('dataset', 'data_dir', 'min_count', 'epochs', 'patience', 'batch_size', 'max_len', 'stride', 'lr', 'weight_decay',
                  'seed', 'loss', 'keep_history', 'ties', 'eval_negatives', 'eval_sampling', 'device')
@@ -93,7 +100,7 @@ def pretrain_once(cfg: TrainConfig, data: SeqData, where, progress=False) -> Tra
     return cfg
 
 for _m, _s in [('sasrec', space_sasrec), ('bert4rec', space_bert4rec), ('cl4srec', space_cl4srec), ('duorec', space_duorec),
-               ('iclrec', space_iclrec)]: register_space(_m, _s)
+               ('iclrec', space_iclrec), ('famousrec', space_famousrec)]: register_space(_m, _s)
 for _m in ('fame', 'fame+', 'fame+raw'): register_space(_m, space_fame, pretrain_once)
 
 # %% ../nbs/09_tune.ipynb #a5412e21
@@ -125,16 +132,27 @@ def default_storage(out) -> str:
     "The SQLite storage URL of `tune`'s studies under `out`."
     return f"sqlite:///{(Path(out) / 'optuna.db').resolve()}"
 
+class PartlyFixedTrial:
+    "An Optuna trial whose `suggest_*` return `fixed[name]` for the names held fixed (those are not searched)."
+    def __init__(self, trial, fixed: dict): self.trial, self.fixed = trial, fixed
+    def __getattr__(self, name):
+        f = getattr(self.trial, name)
+        if not name.startswith('suggest_'): return f
+        return lambda p, *a, **kw: self.fixed[p] if p in self.fixed else f(p, *a, **kw)
+
 def _slim(run_dir):
     "Delete a trial run's weights and checkpoints (its config, history and metrics stay)."
     for p in list(Path(run_dir).glob('*.safetensors')) + list(Path(run_dir).glob('checkpoint-*.pt')): p.unlink()
 
 def tune(model: str, base: TrainConfig = None, trials: int = 20, out='tune', storage: str = None, study: str = None,
-         timeout: float = None, pruner=None, data: SeqData = None, progress=True, command: str = None):
-    "Search `model`'s hyper-parameters on validation NDCG@10 (resumable Optuna study); write and return its best configuration."
+         timeout: float = None, pruner=None, data: SeqData = None, progress=True, command: str = None, fixed=()):
+    "Search `model`'s hyper-parameters on validation NDCG@10 (resumable Optuna study), holding the options `fixed` at `base`'s values; write and return its best configuration."
     import optuna
     from optuna.trial import TrialState
     base = resolve_paths((base or make_config(model)).replace(model=model)).validate()
+    flat = base.flat()
+    if bad := [k for k in fixed if k not in flat]: raise ConfigError(f"tune {model}: cannot hold {bad[0]!r} fixed, {model} has no such option")
+    fixed = {k: flat[k] for k in sorted(fixed)}
     if trials < 1: raise ConfigError(f"--trials must be >= 1, got {trials}")
     if timeout is not None and timeout <= 0: raise ConfigError(f"--timeout must be > 0 seconds, got {timeout}")
     space, setup = SPACES.get(model, (lambda t: shared_space(t, MODELS[model].options), None))
@@ -156,9 +174,13 @@ def tune(model: str, base: TrainConfig = None, trials: int = 20, out='tune', sto
                                  pruner=pruner or optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=5))
     except Exception as e:                                              # sqlalchemy's errors for bad URLs, missing drivers, locked files
         raise ConfigError(f"--storage {storage}: not a usable Optuna storage ({type(e).__name__}: {e})") from None
+    if st.trials and st.user_attrs.get('fixed', {}) != fixed:
+        raise ConfigError(f"study {name!r} in {storage} held {st.user_attrs.get('fixed', {}) or 'nothing'} fixed, this call holds "
+                          f"{fixed or 'nothing'}; use the same options or another --study")
+    st.set_user_attr('fixed', fixed)
 
     def objective(trial):
-        cfg = base.replace(**space(trial), out=str(where / 'trials'))
+        cfg = base.replace(**space(PartlyFixedTrial(trial, fixed)), out=str(where / 'trials'))
         if setup: cfg = setup(cfg, data, where, progress=False)
         step = [0]
         def report(stage, epoch, valid):
@@ -191,7 +213,7 @@ def tune(model: str, base: TrainConfig = None, trials: int = 20, out='tune', sto
     counts = {s.name.lower(): sum(t.state == s for t in st.trials) for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
     cfg = config_from_dict(best.user_attrs['config'])
     if 'pretrained' in cfg.flat(): cfg.pretrained = None
-    res = {'model': model, 'dataset': base.dataset, 'valid_NDCG@10': best.value, 'params': best.params, 'trial': best.number,
+    res = {'model': model, 'dataset': base.dataset, 'valid_NDCG@10': best.value, 'params': best.params, 'fixed': fixed, 'trial': best.number,
            'trials': counts, 'study': name, 'storage': storage, 'protocol': protocol(cfg), 'config': cfg.to_dict(),
            'pretrained_from': source, 'command': command}
     write_json(where / 'best.json', res)
