@@ -160,7 +160,7 @@ def tune(model: str, base: TrainConfig = None, trials: int = 20, out='tune', sto
     source = None
     if setup is pretrain_once:                                         # FAME's SASRec side: the tuned SASRec, else SASRec's defaults
         sas = tuned_config('sasrec', base.dataset, out)
-        if sas is not None: base = base.replace(**{f.name: getattr(sas, f.name) for f in dataclasses.fields(SASRecOptions)}, lr=sas.lr)
+        if sas is not None: base = base.replace(**{k: getattr(sas, k) for k in [f.name for f in dataclasses.fields(SASRecOptions)] + ['lr'] if k not in fixed})
         source = 'tuned SASRec' if sas is not None else 'SASRec defaults'
     where = best_path(out, model, base.dataset).parent
     try: where.mkdir(parents=True, exist_ok=True)
